@@ -2,14 +2,25 @@
 //! and replayed as live streams.
 //!
 //! The pipeline runs one way through these stages, each with one small entry point:
-//! `scenario` (parse + validate) -> `roads` (delivery areas and routing trees) ->
-//! `demand` (arrivals) -> `lifecycles` (orders and their events) -> `events`
-//! (sorted event table) -> `sinks` (Parquet, manifest, atomic output directory).
-//! `replay` streams a finished dataset. `model` holds the generic building blocks
-//! and `seed` builds every random stream. See ARCHITECTURE.md.
+//! `scenario::load` (parse + validate) -> `roads::load_area` (delivery areas and
+//! routing trees) -> `demand::arrivals` -> `lifecycles::simulate` (orders and
+//! their events) -> `events::sort_events` (the sorted event table) ->
+//! `sinks::write_dataset` (Parquet, manifest, atomic output directory).
+//! `generate::run` chains them; `verify` re-checks a dataset; `replay`
+//! streams one. `model` holds the generic building blocks and `seed` builds
+//! every random stream. See ARCHITECTURE.md.
 
+pub mod demand;
 pub mod error;
+pub mod events;
+pub mod generate;
+pub mod ids;
+pub mod lifecycles;
 pub mod model;
+pub mod progress;
+pub mod report;
 pub mod roads;
 pub mod scenario;
 pub mod seed;
+pub mod sinks;
+pub mod verify;

@@ -1,1 +1,158 @@
-fn main() {}
+//! The `simkit` command line: parses arguments into validated options and
+//! calls the library. Every error is printed as `simkit: <message>` and exits 2.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use simkit::error::{Error, Result, EXIT_ERROR};
+use simkit::{generate, report, verify};
+
+#[derive(Parser)]
+#[command(name = "simkit", version, about = "Deterministic synthetic event datasets: generate, verify, replay")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a dataset from a scenario file (default output: outputs/<scenario name>/).
+    Generate(GenerateArgs),
+    /// Re-read a dataset and check it against its manifest (and a golden file).
+    Verify(VerifyArgs),
+    /// Road network tools: inspect an extract, fetch extracts from Overpass.
+    #[command(subcommand)]
+    Roads(RoadsCommand),
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// The scenario TOML file.
+    scenario: PathBuf,
+    /// Generate only the first N days (equal to the first N days of the full run).
+    #[arg(long)]
+    days: Option<u32>,
+    /// Worker threads (default: all cores). Output is identical for any value.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output directory (default: outputs/<scenario name>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Road extract for one location: CODE=PATH (repeatable).
+    #[arg(long, value_name = "CODE=PATH")]
+    osm: Vec<String>,
+    /// Override a scenario key: KEY=VALUE, e.g. seed=7 or locations.sv.base_orders_per_day=80 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Fail instead of falling back to a synthetic street network.
+    #[arg(long)]
+    require_osm: bool,
+    /// No progress bars or warnings.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The dataset directory.
+    dir: PathBuf,
+    /// Compare the manifest's fingerprints with this golden file.
+    #[arg(long)]
+    golden: Option<PathBuf>,
+    /// Write the dataset's fingerprints to this golden file (after verifying).
+    #[arg(long, conflicts_with = "golden")]
+    write_golden: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum RoadsCommand {
+    /// Summarise an OSM extract's drive network, optionally around a point.
+    Inspect {
+        /// An .osm.pbf or .osm file.
+        extract: PathBuf,
+        /// Centre as LAT,LON.
+        #[arg(long, value_name = "LAT,LON", allow_hyphen_values = true)]
+        center: Option<String>,
+        /// Radius around the centre, in miles.
+        #[arg(long, default_value_t = 4.0)]
+        radius_mi: f64,
+    },
+    /// Download each location's drive network from an Overpass API into data/osm/<code>.osm.
+    Fetch {
+        scenario: PathBuf,
+        #[arg(long, default_value = simkit::roads::fetch::DEFAULT_OVERPASS_URL)]
+        overpass_url: String,
+        /// Only these location codes (repeatable).
+        #[arg(long = "location")]
+        locations: Vec<String>,
+        /// Directory to write into (default: data/osm).
+        #[arg(long, default_value = "data/osm")]
+        out_dir: PathBuf,
+    },
+}
+
+fn parse_osm(arg: &str) -> Result<(String, PathBuf)> {
+    match arg.split_once('=') {
+        Some((code, path)) if !code.is_empty() && !path.is_empty() => Ok((code.to_string(), PathBuf::from(path))),
+        _ => Err(Error(format!("--osm {arg}: expected CODE=PATH, e.g. sf=extracts/sf.osm.pbf"))),
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Generate(a) => {
+            if let Some(n) = a.threads {
+                if n == 0 {
+                    return Err(Error("--threads 0: expected at least 1 thread".into()));
+                }
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build_global()
+                    .map_err(|e| Error(format!("--threads {n}: {e}")))?;
+            }
+            let opts = generate::Options {
+                scenario: a.scenario,
+                sets: a.sets,
+                days: a.days,
+                out: a.out,
+                osm: a.osm.iter().map(|s| parse_osm(s)).collect::<Result<_>>()?,
+                require_osm: a.require_osm,
+                quiet: a.quiet,
+                data_dir: PathBuf::from("."),
+            };
+            let summary = generate::run(&opts)?;
+            print!("{}", report::generate_summary(&summary));
+            Ok(())
+        }
+        Command::Verify(a) => {
+            let report = verify::verify(&a.dir, a.golden.as_deref())?;
+            if let Some(path) = a.write_golden {
+                verify::write_golden(&report.manifest, &path)?;
+            }
+            print!("{}", report.text);
+            Ok(())
+        }
+        Command::Roads(RoadsCommand::Inspect { extract, center, radius_mi }) => {
+            let center = center.as_deref().map(report::parse_center).transpose()?;
+            print!("{}", report::inspect_roads(&extract, center, radius_mi)?);
+            Ok(())
+        }
+        Command::Roads(RoadsCommand::Fetch { scenario, overpass_url, locations, out_dir }) => {
+            print!("{}", report::fetch_roads(&scenario, &overpass_url, &locations, &out_dir)?);
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("simkit: {e}");
+            ExitCode::from(EXIT_ERROR as u8)
+        }
+    }
+}

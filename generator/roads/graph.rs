@@ -83,12 +83,15 @@ impl RoadGraph {
         (w != NO_WAY).then(|| self.ways[w as usize].name.as_deref()).flatten()
     }
 
-    /// The node nearest to `p` among nodes that have at least one edge, and its distance.
+    /// The node nearest to `p` within the largest strongly connected
+    /// component (so a kitchen never snaps onto an isolated one-way fragment),
+    /// and its distance in metres.
     pub fn nearest_node(&self, p: [f64; 2]) -> Option<(u32, f64)> {
-        self.graph
-            .node_indices()
-            .filter(|n| self.graph.edges(*n).next().is_some())
-            .map(|n| (n.index() as u32, haversine_m(p, self.graph[n])))
+        let sccs = petgraph::algo::kosaraju_scc(&self.graph);
+        let largest = sccs.iter().max_by_key(|c| (c.len(), std::cmp::Reverse(c.iter().min().copied())))?;
+        largest
+            .iter()
+            .map(|n| (n.index() as u32, haversine_m(p, self.graph[*n])))
             .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
     }
 }

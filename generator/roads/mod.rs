@@ -54,6 +54,13 @@ pub enum RoadSource {
 }
 
 impl RoadSource {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RoadSource::Extract { .. } => "extract",
+            RoadSource::Synthetic { .. } => "synthetic",
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             RoadSource::Extract { path, sha256 } => format!("{} (sha256 {})", path.display(), &sha256[..12]),

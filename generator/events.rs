@@ -1,0 +1,276 @@
+//! Events: the sorted event table and its Arrow form. Sorts the simulation's
+//! events by (ts, order id, sequence) and builds Arrow record batches for any
+//! row range of the events and orders tables, so row groups can be built and
+//! encoded in parallel. Route geometry is not stored per order: it is read
+//! off the kitchen's shortest-path tree when a pickup row is built.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Decimal128Array, DictionaryArray, Float32Array, Int16Array, Int8Array, ListArray, RecordBatch,
+    StringArray, StringBuilder, StructArray, TimestampMillisecondArray,
+};
+use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::datatypes::{DataType, Field, Fields, Int8Type, Schema, SchemaRef, TimeUnit};
+use rayon::prelude::*;
+
+use crate::ids::id_value;
+use crate::lifecycles::{Simulation, CREATED, DELIVERED, EVENT_TYPES, PICKED_UP, PING};
+use crate::roads::area::Route;
+use crate::roads::DeliveryArea;
+use crate::scenario::kitchen::KitchenScenario;
+
+/// Sorts events by (ts, order id, sequence): the events stage's entry point.
+pub fn sort_events(sim: &mut Simulation) {
+    let ids: Vec<u64> = sim.orders.iter().map(|o| id_value(&o.id)).collect();
+    // Keys are unique (an order's sequences are distinct), so an unstable sort is deterministic.
+    sim.events.par_sort_unstable_by_key(|e| (e.ts_ms, ids[e.order as usize], e.sequence));
+}
+
+/// A finished simulation with what is needed to render its rows.
+pub struct Dataset<'a> {
+    pub scenario: &'a KitchenScenario,
+    pub areas: &'a [DeliveryArea],
+    pub sim: Simulation,
+}
+
+pub fn utc_ms() -> DataType {
+    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+}
+
+pub fn money() -> DataType {
+    DataType::Decimal128(12, 2)
+}
+
+fn point_fields() -> Fields {
+    Fields::from(vec![Field::new("lat", DataType::Float32, false), Field::new("lon", DataType::Float32, false)])
+}
+
+fn item_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("item_id", DataType::Int16, false),
+        Field::new("brand_id", DataType::Int8, false),
+        Field::new("name", DataType::Utf8, false),
+        Field::new("price", money(), false),
+        Field::new("qty", DataType::Int8, false),
+    ])
+}
+
+fn list_of(fields: Fields) -> DataType {
+    DataType::List(Arc::new(Field::new("element", DataType::Struct(fields), false)))
+}
+
+pub fn events_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("ts", utc_ms(), false),
+        Field::new("order_id", DataType::Utf8, false),
+        Field::new("location_id", DataType::Int8, false),
+        Field::new("event_type_id", DataType::Int8, false),
+        Field::new("event_type", DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)), false),
+        Field::new("sequence", DataType::Int16, false),
+        Field::new("customer_lat", DataType::Float32, true),
+        Field::new("customer_lon", DataType::Float32, true),
+        Field::new("customer_addr", DataType::Utf8, true),
+        Field::new("items", list_of(item_fields()), true),
+        Field::new("route", list_of(point_fields()), true),
+        Field::new("lat", DataType::Float32, true),
+        Field::new("lon", DataType::Float32, true),
+        Field::new("progress_pct", DataType::Float32, true),
+    ]))
+}
+
+pub fn orders_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("order_id", DataType::Utf8, false),
+        Field::new("location_id", DataType::Int8, false),
+        Field::new("created_at", utc_ms(), false),
+        Field::new("delivered_at", utc_ms(), false),
+        Field::new("brand_ids", DataType::List(Arc::new(Field::new("element", DataType::Int8, false))), false),
+        Field::new("item_count", DataType::Int16, false),
+        Field::new("total", money(), false),
+        Field::new("route_length_m", DataType::Float32, false),
+        Field::new("drive_time_s", DataType::Float32, false),
+        Field::new("pings", DataType::Int16, false),
+        Field::new("customer_lat", DataType::Float32, false),
+        Field::new("customer_lon", DataType::Float32, false),
+        Field::new("customer_addr", DataType::Utf8, false),
+    ]))
+}
+
+fn id_str(id: &[u8; 6]) -> &str {
+    std::str::from_utf8(id).expect("order ids are ASCII")
+}
+
+fn list(fields: Fields, offsets: Vec<i32>, columns: Vec<ArrayRef>, valid: Vec<bool>) -> ArrayRef {
+    let values = StructArray::new(fields.clone(), columns, None);
+    let field = Arc::new(Field::new("element", DataType::Struct(fields), false));
+    Arc::new(ListArray::new(field, OffsetBuffer::new(offsets.into()), Arc::new(values), Some(NullBuffer::from(valid))))
+}
+
+impl Dataset<'_> {
+    fn area_of(&self, order: u32) -> &DeliveryArea {
+        &self.areas[self.sim.orders[order as usize].location as usize]
+    }
+
+    fn location_id(&self, order: u32) -> i8 {
+        self.scenario.locations[self.sim.orders[order as usize].location as usize].id
+    }
+
+    /// Writes "<number> <street>" for an order's customer.
+    fn write_address(&self, order: u32, out: &mut StringBuilder) {
+        let o = &self.sim.orders[order as usize];
+        let street = self.area_of(order).graph.street_name(o.customer_node).unwrap_or("Unnamed Road");
+        let _ = write!(out, "{} {street}", o.house_number);
+        out.append_value("");
+    }
+
+    pub fn events_batch(&self, rows: Range<usize>) -> RecordBatch {
+        let ev = &self.sim.events[rows];
+        let orders = &self.sim.orders;
+        let scn = self.scenario;
+        let n = ev.len();
+        let opt = |keep: bool, v: f32| if keep { Some(v) } else { None };
+
+        let ts = TimestampMillisecondArray::from_iter_values(ev.iter().map(|e| e.ts_ms)).with_timezone("UTC");
+        let order_id = StringArray::from_iter_values(ev.iter().map(|e| id_str(&orders[e.order as usize].id)));
+        let location_id = Int8Array::from_iter_values(ev.iter().map(|e| self.location_id(e.order)));
+        let type_id = Int8Array::from_iter_values(ev.iter().map(|e| e.kind as i8));
+        let type_keys = Int8Array::from_iter_values(ev.iter().map(|e| e.kind as i8 - 1));
+        let event_type =
+            DictionaryArray::<Int8Type>::try_new(type_keys, Arc::new(StringArray::from(EVENT_TYPES.to_vec())))
+                .expect("keys within the 8 event types");
+        let sequence = Int16Array::from_iter_values(ev.iter().map(|e| e.sequence as i16));
+
+        let mut customer_lat = Vec::with_capacity(n);
+        let mut customer_lon = Vec::with_capacity(n);
+        let mut addr = StringBuilder::new();
+        // items: list<struct<...>>
+        let (mut item_offsets, mut item_valid) = (vec![0i32], Vec::with_capacity(n));
+        let (mut item_id, mut item_brand, mut item_price, mut item_qty) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut item_name = StringBuilder::new();
+        // route: list<struct<lat, lon>>
+        let (mut route_offsets, mut route_valid) = (vec![0i32], Vec::with_capacity(n));
+        let (mut route_lat, mut route_lon) = (Vec::new(), Vec::new());
+        let (mut path, mut route) = (Vec::new(), Route::default());
+
+        for e in ev {
+            let o = &orders[e.order as usize];
+            let created = e.kind == CREATED;
+            if created {
+                let p = self.area_of(e.order).graph.point(o.customer_node);
+                customer_lat.push(Some(p[0] as f32));
+                customer_lon.push(Some(p[1] as f32));
+                self.write_address(e.order, &mut addr);
+                for line in &self.sim.lines[o.lines.0 as usize..o.lines.1 as usize] {
+                    let it = &scn.items[line.item as usize];
+                    item_id.push(it.id);
+                    item_brand.push(it.brand_id);
+                    item_name.append_value(&it.name);
+                    item_price.push(it.price_cents as i128);
+                    item_qty.push(line.qty as i8);
+                }
+            } else {
+                customer_lat.push(None);
+                customer_lon.push(None);
+                addr.append_null();
+            }
+            item_offsets.push(item_id.len() as i32);
+            item_valid.push(created);
+
+            let pickup = e.kind == PICKED_UP;
+            if pickup {
+                self.area_of(e.order).route_into(o.customer_node, &mut path, &mut route);
+                route_lat.extend(route.points.iter().map(|p| p[0] as f32));
+                route_lon.extend(route.points.iter().map(|p| p[1] as f32));
+            }
+            route_offsets.push(route_lat.len() as i32);
+            route_valid.push(pickup);
+        }
+        let positioned = |e: &crate::lifecycles::Event| e.kind == PING || e.kind == DELIVERED;
+        let lat = Float32Array::from_iter(ev.iter().map(|e| opt(positioned(e), e.lat)));
+        let lon = Float32Array::from_iter(ev.iter().map(|e| opt(positioned(e), e.lon)));
+        let progress = Float32Array::from_iter(ev.iter().map(|e| opt(e.kind == PING, e.progress_pct)));
+
+        let items = list(
+            item_fields(),
+            item_offsets,
+            vec![
+                Arc::new(Int16Array::from(item_id)),
+                Arc::new(Int8Array::from(item_brand)),
+                Arc::new(item_name.finish()),
+                Arc::new(
+                    Decimal128Array::from(item_price).with_precision_and_scale(12, 2).expect("valid decimal type"),
+                ),
+                Arc::new(Int8Array::from(item_qty)),
+            ],
+            item_valid,
+        );
+        let route = list(
+            point_fields(),
+            route_offsets,
+            vec![Arc::new(Float32Array::from(route_lat)), Arc::new(Float32Array::from(route_lon))],
+            route_valid,
+        );
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(ts),
+            Arc::new(order_id),
+            Arc::new(location_id),
+            Arc::new(type_id),
+            Arc::new(event_type),
+            Arc::new(sequence),
+            Arc::new(Float32Array::from(customer_lat)),
+            Arc::new(Float32Array::from(customer_lon)),
+            Arc::new(addr.finish()),
+            items,
+            route,
+            Arc::new(lat),
+            Arc::new(lon),
+            Arc::new(progress),
+        ];
+        RecordBatch::try_new(events_schema(), columns).expect("columns match the events schema")
+    }
+
+    pub fn orders_batch(&self, rows: Range<usize>) -> RecordBatch {
+        let range = rows.clone();
+        let os = &self.sim.orders[rows];
+        let mut addr = StringBuilder::new();
+        let (mut brand_offsets, mut brand_ids) = (vec![0i32], Vec::new());
+        for (i, o) in os.iter().enumerate() {
+            self.write_address((range.start + i) as u32, &mut addr);
+            brand_ids.extend_from_slice(&o.brands[..o.brand_count as usize]);
+            brand_offsets.push(brand_ids.len() as i32);
+        }
+        let point = |o: &crate::lifecycles::Order| self.areas[o.location as usize].graph.point(o.customer_node);
+        let brands = ListArray::new(
+            Arc::new(Field::new("element", DataType::Int8, false)),
+            OffsetBuffer::new(brand_offsets.into()),
+            Arc::new(Int8Array::from(brand_ids)),
+            None,
+        );
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(os.iter().map(|o| id_str(&o.id)))),
+            Arc::new(Int8Array::from_iter_values(os.iter().map(|o| self.scenario.locations[o.location as usize].id))),
+            Arc::new(TimestampMillisecondArray::from_iter_values(os.iter().map(|o| o.created_ms)).with_timezone("UTC")),
+            Arc::new(
+                TimestampMillisecondArray::from_iter_values(os.iter().map(|o| o.delivered_ms)).with_timezone("UTC"),
+            ),
+            Arc::new(brands),
+            Arc::new(Int16Array::from_iter_values(os.iter().map(|o| (o.lines.1 - o.lines.0) as i16))),
+            Arc::new(
+                Decimal128Array::from_iter_values(os.iter().map(|o| o.total_cents as i128))
+                    .with_precision_and_scale(12, 2)
+                    .expect("valid decimal type"),
+            ),
+            Arc::new(Float32Array::from_iter_values(os.iter().map(|o| o.route_length_m as f32))),
+            Arc::new(Float32Array::from_iter_values(os.iter().map(|o| o.drive_s as f32))),
+            Arc::new(Int16Array::from_iter_values(os.iter().map(|o| o.pings as i16))),
+            Arc::new(Float32Array::from_iter_values(os.iter().map(|o| point(o)[0] as f32))),
+            Arc::new(Float32Array::from_iter_values(os.iter().map(|o| point(o)[1] as f32))),
+            Arc::new(addr.finish()),
+        ];
+        RecordBatch::try_new(orders_schema(), columns).expect("columns match the orders schema")
+    }
+}

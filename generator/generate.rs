@@ -1,0 +1,219 @@
+//! Generate: runs the whole pipeline for one scenario — scenario -> roads ->
+//! demand/lifecycles -> events -> sinks — and reports what it wrote. The CLI's
+//! `generate` command is a thin layer over [`run`].
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::events::{sort_events, Dataset};
+use crate::lifecycles::{simulate, EVENT_TYPES};
+use crate::progress::Progress;
+use crate::roads::{self, osm, synthetic, AreaSpec, DeliveryArea, RoadData, RoadSource};
+use crate::scenario::{self, KitchenScenario};
+use crate::seed::{key, Purpose};
+use crate::sinks::manifest::{sha256_file, LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo};
+use crate::sinks::{write_dataset, OutputDir};
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub scenario: PathBuf,
+    pub sets: Vec<String>,
+    pub days: Option<u32>,
+    pub out: Option<PathBuf>,
+    /// `(location code, extract path)` overrides.
+    pub osm: Vec<(String, PathBuf)>,
+    pub require_osm: bool,
+    pub quiet: bool,
+    /// Where `data/osm/<code>.osm[.pbf]` is looked up (normally the working directory).
+    pub data_dir: PathBuf,
+}
+
+pub struct Summary {
+    pub out: PathBuf,
+    pub manifest: Manifest,
+    pub seconds: f64,
+}
+
+/// Finds and loads a location's roads: `--osm`, then the scenario's `osm`,
+/// then `data/osm/<code>.osm.pbf|.osm`, else a synthetic city.
+fn load_roads(opts: &Options, scn: &KitchenScenario, index: usize, progress: &Progress) -> Result<DeliveryArea> {
+    let loc = &scn.locations[index];
+    let spec = AreaSpec {
+        code: loc.code.clone(),
+        kitchen: loc.kitchen,
+        radius_m: loc.radius_m,
+        max_snap_m: scn.max_snap_m,
+        min_nodes: scn.min_area_nodes,
+    };
+    let local = ["osm.pbf", "osm"].map(|ext| opts.data_dir.join("data/osm").join(format!("{}.{ext}", loc.code)));
+    let extract = opts
+        .osm
+        .iter()
+        .find(|(code, _)| *code == loc.code)
+        .map(|(_, p)| p.clone())
+        .or_else(|| loc.osm.clone())
+        .or_else(|| local.into_iter().find(|p| p.exists()));
+    let (data, source): (RoadData, RoadSource) = match extract {
+        Some(path) => {
+            let data = osm::read_extract(&path)?;
+            let sha256 = sha256_file(&path)?;
+            (data, RoadSource::Extract { path, sha256 })
+        }
+        None if opts.require_osm => {
+            return Err(Error(format!(
+                "location `{}`: no OSM extract (give --osm {}=PATH, set locations.{}.osm, or run `simkit roads fetch`) and --require-osm forbids the synthetic fallback",
+                loc.code, loc.code, loc.code
+            )))
+        }
+        None => {
+            let seed = key(scn.seed, index as u64, 0, Purpose::SyntheticRoads);
+            progress.warn(
+                opts.quiet,
+                &format!("location `{}`: no OSM extract found; using a synthetic street network", loc.code),
+            );
+            (synthetic::city(seed, loc.kitchen, loc.radius_m), RoadSource::Synthetic { seed })
+        }
+    };
+    roads::load_area(&spec, data, source).map_err(Error)
+}
+
+fn road_info(source: &RoadSource) -> RoadSourceInfo {
+    match source {
+        RoadSource::Extract { path, sha256 } => RoadSourceInfo {
+            kind: "extract".into(),
+            file: path.file_name().map(|f| f.to_string_lossy().to_string()),
+            sha256: Some(sha256.clone()),
+            seed: None,
+        },
+        RoadSource::Synthetic { seed } => {
+            RoadSourceInfo { kind: "synthetic".into(), file: None, sha256: None, seed: Some(*seed) }
+        }
+    }
+}
+
+fn default_out(scn: &KitchenScenario) -> PathBuf {
+    Path::new("outputs").join(&scn.name)
+}
+
+/// Prints a stage's duration to stderr when SIMKIT_TIMINGS is set (for benchmarks).
+fn timing(stage: &str, since: &mut Instant) {
+    if std::env::var_os("SIMKIT_TIMINGS").is_some() {
+        eprintln!("timing {stage:<10} {:8.1} ms", since.elapsed().as_secs_f64() * 1000.0);
+    }
+    *since = Instant::now();
+}
+
+pub fn run(opts: &Options) -> Result<Summary> {
+    let started = Instant::now();
+    let mut lap = Instant::now();
+    let progress = Progress::new(opts.quiet);
+    let mut sets = opts.sets.clone();
+    if let Some(d) = opts.days {
+        sets.push(format!("time.days={d}"));
+    }
+    let loaded = scenario::load(&opts.scenario, &sets)?;
+    let scn = &loaded.kitchen;
+    for (code, _) in &opts.osm {
+        if !scn.locations.iter().any(|l| &l.code == code) {
+            let known: Vec<&str> = scn.locations.iter().map(|l| l.code.as_str()).collect();
+            return Err(Error(format!(
+                "--osm {code}=...: unknown location code (expected one of: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    timing("scenario", &mut lap);
+    let out = opts.out.clone().unwrap_or_else(|| default_out(scn));
+    // Create the output location first: an unwritable directory fails before any work.
+    let dir = OutputDir::create(&out)?;
+
+    let bar = progress.stage("roads", scn.locations.len() as u64);
+    let areas: Vec<DeliveryArea> = (0..scn.locations.len())
+        .into_par_iter()
+        .map(|i| {
+            let a = load_roads(opts, scn, i, &progress);
+            bar.inc(1);
+            a
+        })
+        .collect::<Result<_>>()?;
+    bar.finish_and_clear();
+    timing("roads", &mut lap);
+
+    let bar = progress.stage("orders", scn.calendar.days as u64 * scn.locations.len() as u64);
+    let mut sim = simulate(scn, &areas, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    timing("simulate", &mut lap);
+    sort_events(&mut sim);
+    timing("sort", &mut lap);
+
+    let mut manifest = Manifest {
+        simkit_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: ScenarioInfo {
+            name: scn.name.clone(),
+            kind: "ghost_kitchen".into(),
+            hash: loaded.hash.clone(),
+            seed: scn.seed,
+            start: scn.calendar.start.to_string(),
+            days: scn.calendar.days,
+            start_ms: scn.calendar.day_start_ms(0),
+            end_ms: scn.calendar.end_ms(),
+        },
+        fingerprint: String::new(),
+        locations: Vec::new(),
+        tables: Default::default(),
+        event_types: Default::default(),
+        files: Default::default(),
+    };
+    let mut per_loc = vec![(0u64, 0u64); scn.locations.len()];
+    for o in &sim.orders {
+        per_loc[o.location as usize].0 += 1;
+    }
+    let mut per_type = [0u64; 8];
+    for e in &sim.events {
+        per_loc[sim.orders[e.order as usize].location as usize].1 += 1;
+        per_type[e.kind as usize - 1] += 1;
+    }
+    for (i, loc) in scn.locations.iter().enumerate() {
+        manifest.locations.push(LocationInfo {
+            id: loc.id,
+            code: loc.code.clone(),
+            name: loc.name.clone(),
+            orders: per_loc[i].0,
+            events: per_loc[i].1,
+            road_source: road_info(&areas[i].source),
+            area_nodes: areas[i].nodes.len() as u64,
+        });
+    }
+    for (name, n) in EVENT_TYPES.iter().zip(per_type) {
+        manifest.event_types.insert(name.to_string(), n);
+    }
+    manifest.tables.insert("events".into(), sim.events.len() as u64);
+    manifest.tables.insert("orders".into(), sim.orders.len() as u64);
+    let dims = [
+        ("locations", scn.locations.len()),
+        ("brands", scn.brands.len()),
+        ("brand_locations", scn.brand_locations.len()),
+        ("menus", scn.menus.len()),
+        ("categories", scn.categories.len()),
+        ("items", scn.items.len()),
+        ("event_types", EVENT_TYPES.len()),
+    ];
+    for (name, n) in dims {
+        manifest.tables.insert(name.into(), n as u64);
+    }
+
+    let ds = Dataset { scenario: scn, areas: &areas, sim };
+    let bar = progress.stage("write", 9);
+    let table_lap = std::sync::Mutex::new(Instant::now());
+    let manifest = write_dataset(dir.path(), &ds, manifest, &|name| {
+        bar.inc(1);
+        timing(name, &mut table_lap.lock().expect("timer lock"));
+    })?;
+    bar.finish_and_clear();
+    timing("write", &mut lap);
+    let out = dir.commit()?;
+    Ok(Summary { out, manifest, seconds: started.elapsed().as_secs_f64() })
+}

@@ -1,0 +1,314 @@
+//! Lifecycles: turns each arrival into an order — basket, customer, kitchen
+//! and driver timings, route and GPS pings — and its events. Partitions
+//! `(day, location)` are independent and run in parallel; their results are
+//! concatenated in partition order, so the output does not depend on threads.
+//! The entry point is [`simulate`].
+
+use rand::Rng;
+use rayon::prelude::*;
+
+use crate::demand::arrivals;
+use crate::error::{Error, Result};
+use crate::ids::{order_id, sequence_number, MAX_PARTITIONS, PER_PARTITION};
+use crate::roads::area::Route;
+use crate::roads::DeliveryArea;
+use crate::scenario::kitchen::{KitchenScenario, Location};
+use crate::seed::{key, stream, Purpose, SimRng};
+
+/// Event type ids (1-based, as stored) and names, in lifecycle order.
+pub const EVENT_TYPES: [&str; 8] = [
+    "order_created",
+    "gk_started",
+    "gk_finished",
+    "gk_ready",
+    "driver_arrived",
+    "driver_picked_up",
+    "driver_ping",
+    "delivered",
+];
+pub const CREATED: u8 = 1;
+pub const STARTED: u8 = 2;
+pub const FINISHED: u8 = 3;
+pub const READY: u8 = 4;
+pub const ARRIVED: u8 = 5;
+pub const PICKED_UP: u8 = 6;
+pub const PING: u8 = 7;
+pub const DELIVERED: u8 = 8;
+
+/// One order. `lines` index into [`Simulation::lines`].
+#[derive(Clone, Debug)]
+pub struct Order {
+    pub id: [u8; 6],
+    /// Index into the scenario's locations.
+    pub location: u8,
+    pub created_ms: i64,
+    pub delivered_ms: i64,
+    pub customer_node: u32,
+    pub house_number: u16,
+    pub lines: (u32, u32),
+    pub brands: [i8; 3],
+    pub brand_count: u8,
+    pub total_cents: i64,
+    pub route_length_m: f64,
+    pub drive_s: f64,
+    pub pings: u16,
+}
+
+/// One basket line: an item (index into the scenario's items) and a quantity.
+#[derive(Clone, Copy, Debug)]
+pub struct Line {
+    pub item: u16,
+    pub qty: u8,
+}
+
+/// One event. `order` indexes [`Simulation::orders`]; position fields are
+/// set on pings and deliveries only.
+#[derive(Clone, Copy, Debug)]
+pub struct Event {
+    pub ts_ms: i64,
+    pub order: u32,
+    pub sequence: u16,
+    pub kind: u8,
+    pub lat: f32,
+    pub lon: f32,
+    pub progress_pct: f32,
+}
+
+#[derive(Default)]
+pub struct Simulation {
+    pub orders: Vec<Order>,
+    pub lines: Vec<Line>,
+    /// In partition order; the events stage sorts them.
+    pub events: Vec<Event>,
+}
+
+/// Everything a partition needs, prepared once.
+struct Model<'a> {
+    scn: &'a KitchenScenario,
+    areas: &'a [DeliveryArea],
+    /// Item indices per brand id (0..=127).
+    brand_items: Vec<Vec<u16>>,
+    id_key: u64,
+}
+
+/// Simulates every (day, location) partition. `on_partition` is called once
+/// per finished partition (for progress reporting).
+pub fn simulate(scn: &KitchenScenario, areas: &[DeliveryArea], on_partition: &(dyn Fn() + Sync)) -> Result<Simulation> {
+    let n_loc = scn.locations.len() as u32;
+    if scn.calendar.days as u64 * n_loc as u64 > MAX_PARTITIONS {
+        return Err(Error(format!(
+            "{} days x {} locations is too many for 6-character order ids (at most {MAX_PARTITIONS} location-days)",
+            scn.calendar.days, n_loc
+        )));
+    }
+    let mut brand_items = vec![Vec::new(); 128];
+    for (i, it) in scn.items.iter().enumerate() {
+        brand_items[it.brand_id as usize].push(i as u16);
+    }
+    let model = Model { scn, areas, brand_items, id_key: key(scn.seed, 0, 0, Purpose::OrderIds) };
+    let parts: Vec<(u32, u32)> = (0..scn.calendar.days).flat_map(|d| (0..n_loc).map(move |l| (d, l))).collect();
+    let results: Vec<Result<Simulation>> = parts
+        .par_iter()
+        .map(|&(day, loc)| {
+            let r = model.partition(day, loc);
+            on_partition();
+            r
+        })
+        .collect();
+    let mut all = Simulation::default();
+    for r in results {
+        let p = r?;
+        let (order_base, line_base) = (all.orders.len() as u32, all.lines.len() as u32);
+        all.orders.extend(p.orders.into_iter().map(|mut o| {
+            o.lines = (o.lines.0 + line_base, o.lines.1 + line_base);
+            o
+        }));
+        all.lines.extend(p.lines);
+        all.events.extend(p.events.into_iter().map(|mut e| {
+            e.order += order_base;
+            e
+        }));
+    }
+    Ok(all)
+}
+
+fn minutes_to_ms(minutes: f64) -> i64 {
+    (minutes * 60_000.0).round() as i64
+}
+
+impl Model<'_> {
+    fn partition(&self, day: u32, loc: u32) -> Result<Simulation> {
+        let scn = self.scn;
+        let location = &scn.locations[loc as usize];
+        let area = &self.areas[loc as usize];
+        let created = arrivals(scn.seed, loc, day, &scn.calendar, &location.volume, &location.minute_weights);
+        if created.len() as u64 > PER_PARTITION {
+            return Err(Error(format!(
+                "location `{}` has {} orders on day {day}; at most {PER_PARTITION} per location and day fit the order id space",
+                location.code,
+                created.len()
+            )));
+        }
+        let active = self.active_brands(location, day);
+        if active.is_empty() && !created.is_empty() {
+            return Err(Error(format!(
+                "location `{}` has no active brand on day {day} (see brand_locations)",
+                location.code
+            )));
+        }
+        let (s, d, l) = (scn.seed, day as u64, loc as u64);
+        let mut basket_rng = stream(s, l, d, Purpose::Basket);
+        let mut customer_rng = stream(s, l, d, Purpose::Customer);
+        let mut life_rng = stream(s, l, d, Purpose::Lifecycle);
+        let mut out = Simulation::default();
+        let mut scratch = Scratch::default();
+        for (i, &t0) in created.iter().enumerate() {
+            let order_index = out.orders.len() as u32;
+            let number = sequence_number(day, loc, scn.locations.len() as u32, i as u32);
+            let line_start = out.lines.len() as u32;
+            let (brands, brand_count) = self.basket(&active, &mut basket_rng, &mut out.lines, &mut scratch);
+            let total_cents = out.lines[line_start as usize..]
+                .iter()
+                .map(|ln| scn.items[ln.item as usize].price_cents * ln.qty as i64)
+                .sum();
+
+            let customer_node = area.nodes[customer_rng.random_range(0..area.nodes.len())];
+            let house_number = customer_rng.random_range(1..=2999);
+            area.route_into(customer_node, &mut scratch.path, &mut scratch.route);
+            let route = &scratch.route;
+
+            let lc = &scn.lifecycle;
+            let started = t0 + minutes_to_ms(lc.steps[0].sample(&mut life_rng));
+            let finished = started + minutes_to_ms(lc.steps[1].sample(&mut life_rng));
+            let ready = finished + minutes_to_ms(lc.steps[2].sample(&mut life_rng));
+            let pickup = ready + minutes_to_ms(lc.steps[3].sample(&mut life_rng));
+            let after_ready = life_rng.random::<f64>() < lc.arrival_after_ready_probability;
+            let fraction = lc.arrival_fraction.sample(&mut life_rng).clamp(0.0, 1.0);
+            let (from, to) = if after_ready { (ready, pickup) } else { (t0, ready) };
+            let arrived = from + ((to - from) as f64 * fraction).round() as i64;
+            let arrived = arrived.min(pickup);
+
+            let drive_s = route.length_m() / scn.speed_mps;
+            let delivered = pickup + (drive_s * 1000.0).round() as i64;
+            let interval = scn.ping_interval_s as f64;
+            let count = ((drive_s / interval).floor() as u64).max(1);
+
+            let events = &mut scratch.events;
+            events.clear();
+            events.extend([
+                ev(t0, CREATED),
+                ev(started, STARTED),
+                ev(finished, FINISHED),
+                ev(ready, READY),
+                ev(arrived, ARRIVED),
+                ev(pickup, PICKED_UP),
+            ]);
+            for k in 1..count {
+                let fraction = k as f64 / count as f64;
+                let p = route.point_at(fraction);
+                events.push(Event {
+                    lat: p[0] as f32,
+                    lon: p[1] as f32,
+                    progress_pct: (fraction * 100.0) as f32,
+                    ..ev(pickup + (k as f64 * interval * 1000.0) as i64, PING)
+                });
+            }
+            let end = route.points[route.points.len() - 1];
+            events.push(Event { lat: end[0] as f32, lon: end[1] as f32, ..ev(delivered, DELIVERED) });
+            // Sequence follows time (driver_arrived may precede the kitchen steps);
+            // ties keep lifecycle order.
+            events.sort_by_key(|e| (e.ts_ms, e.kind));
+            for (seq, e) in events.iter_mut().enumerate() {
+                e.sequence = seq as u16 + 1;
+                e.order = order_index;
+            }
+            out.events.extend_from_slice(events);
+            out.orders.push(Order {
+                id: order_id(number, self.id_key),
+                location: loc as u8,
+                created_ms: t0,
+                delivered_ms: delivered,
+                customer_node,
+                house_number,
+                lines: (line_start, out.lines.len() as u32),
+                brands,
+                brand_count,
+                total_cents,
+                route_length_m: route.length_m(),
+                drive_s,
+                pings: (count - 1) as u16,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Brands open at `location` on `day`, with their growth weights.
+    fn active_brands(&self, location: &Location, day: u32) -> Vec<(i8, f64)> {
+        let b = &self.scn.basket;
+        self.scn
+            .brand_locations
+            .iter()
+            .filter(|p| p.location_id == location.id && p.start_day <= day && p.end_day.is_none_or(|e| e > day))
+            .map(|p| {
+                let r = (1.0 + p.growth_rate_monthly).powf(1.0 / b.days_per_month) - 1.0;
+                (p.brand_id, (1.0 + r).powi((day - p.start_day) as i32).max(b.brand_weight_floor))
+            })
+            .collect()
+    }
+
+    /// Draws the brands (distinct, by weight) and their items into `lines`.
+    fn basket(
+        &self,
+        active: &[(i8, f64)],
+        rng: &mut SimRng,
+        lines: &mut Vec<Line>,
+        scratch: &mut Scratch,
+    ) -> ([i8; 3], u8) {
+        let b = &self.scn.basket;
+        let want = (b.brands_per_order.sample(rng).round().max(1.0) as usize).min(active.len()).min(3);
+        let pool = &mut scratch.pool;
+        pool.clear();
+        pool.extend_from_slice(active);
+        let mut brands = [0i8; 3];
+        for slot in brands.iter_mut().take(want) {
+            let total: f64 = pool.iter().map(|p| p.1).sum();
+            let mut u = rng.random::<f64>() * total;
+            let mut pick = pool.len() - 1;
+            for (j, p) in pool.iter().enumerate() {
+                if u < p.1 {
+                    pick = j;
+                    break;
+                }
+                u -= p.1;
+            }
+            *slot = pool.remove(pick).0;
+        }
+        for &brand in &brands[..want] {
+            let menu = &mut scratch.menu;
+            menu.clear();
+            menu.extend_from_slice(&self.brand_items[brand as usize]);
+            let n = (b.items_per_brand.sample(rng).round().max(1.0) as usize).min(menu.len());
+            for k in 0..n {
+                let j = rng.random_range(k..menu.len());
+                menu.swap(k, j);
+                let qty = b.quantity.sample(rng).round().clamp(1.0, 127.0) as u8;
+                lines.push(Line { item: menu[k], qty });
+            }
+        }
+        (brands, want as u8)
+    }
+}
+
+/// Buffers reused across the orders of a partition (no per-order allocation).
+#[derive(Default)]
+struct Scratch {
+    path: Vec<u32>,
+    route: Route,
+    events: Vec<Event>,
+    pool: Vec<(i8, f64)>,
+    menu: Vec<u16>,
+}
+
+fn ev(ts_ms: i64, kind: u8) -> Event {
+    Event { ts_ms, order: 0, sequence: 0, kind, lat: f32::NAN, lon: f32::NAN, progress_pct: f32::NAN }
+}

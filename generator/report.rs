@@ -1,0 +1,128 @@
+//! Human-readable reports for the CLI: the generate summary table, road
+//! extract inspection and road fetching. Formatting only; the work is done
+//! by the library stages.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::generate::Summary;
+use crate::roads::geo::haversine_m;
+use crate::roads::graph::RoadGraph;
+use crate::roads::tree::{can_reach, SearchScratch, ShortestPathTree};
+use crate::roads::{fetch, osm};
+use crate::scenario;
+
+const METRES_PER_MILE: f64 = 1609.344;
+
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KB", b as f64 / (1 << 10) as f64),
+        b => format!("{b} B"),
+    }
+}
+
+pub fn generate_summary(s: &Summary) -> String {
+    let m = &s.manifest;
+    let mut out = String::new();
+    let _ = writeln!(out, "{} -> {}", m.scenario.name, s.out.display());
+    let _ = writeln!(out, "{:<10} {:>9} {:>11}  roads", "location", "orders", "events");
+    for l in &m.locations {
+        let roads = match (&l.road_source.file, &l.road_source.sha256) {
+            (Some(f), Some(h)) => format!("{f} (sha256 {})", &h[..16]),
+            _ => format!("synthetic (seed {})", l.road_source.seed.unwrap_or_default()),
+        };
+        let _ = writeln!(out, "{:<10} {:>9} {:>11}  {roads}", l.code, l.orders, l.events);
+    }
+    let (orders, events) = (m.tables["orders"], m.tables["events"]);
+    let _ = writeln!(out, "{:<10} {:>9} {:>11}", "total", orders, events);
+    let total: u64 = m.files.values().map(|f| f.bytes).sum();
+    for (name, f) in &m.files {
+        let _ = writeln!(out, "  {name:<24} {:>10}", size(f.bytes));
+    }
+    let _ = writeln!(out, "  {:<24} {:>10}", "all files", size(total));
+    let _ = writeln!(out, "done in {:.2} s ({:.0} events/s)", s.seconds, events as f64 / s.seconds.max(1e-9));
+    out
+}
+
+pub fn parse_center(s: &str) -> Result<[f64; 2]> {
+    let bad = || Error(format!("--center {s}: expected LAT,LON such as 37.791,-122.393"));
+    let (a, b) = s.split_once(',').ok_or_else(bad)?;
+    let (lat, lon): (f64, f64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return Err(bad());
+    }
+    Ok([lat, lon])
+}
+
+/// Describes an extract's drive network and, with a centre, the delivery area around it.
+pub fn inspect_roads(path: &Path, center: Option<[f64; 2]>, radius_mi: f64) -> Result<String> {
+    if !(radius_mi > 0.0) {
+        return Err(Error(format!("--radius-mi {radius_mi}: expected a radius > 0")));
+    }
+    let data = osm::read_extract(path)?;
+    let (ways, nodes) = (data.ways.len(), data.nodes.len());
+    let mut classes = std::collections::BTreeMap::<String, usize>::new();
+    for w in &data.ways {
+        *classes.entry(w.class.clone()).or_default() += 1;
+    }
+    let named = data.ways.iter().filter(|w| w.name.is_some()).count();
+    let oneway = data.ways.iter().filter(|w| w.oneway != crate::roads::Oneway::Both).count();
+    let (mut lat0, mut lat1, mut lon0, mut lon1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for p in &data.nodes {
+        (lat0, lat1, lon0, lon1) = (lat0.min(p[0]), lat1.max(p[0]), lon0.min(p[1]), lon1.max(p[1]));
+    }
+    let g = RoadGraph::build(data);
+    let length_km: f64 = g.graph.edge_weights().map(|e| e.length_m).sum::<f64>() / 1000.0;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", path.display());
+    let _ = writeln!(out, "  drivable ways  {ways} ({named} named, {oneway} one-way)");
+    let _ = writeln!(out, "  road nodes     {nodes}");
+    let _ = writeln!(out, "  directed edges {} ({length_km:.1} km of lanes)", g.graph.edge_count());
+    let _ = writeln!(out, "  bounds         {lat0:.4}..{lat1:.4} N, {lon0:.4}..{lon1:.4} E");
+    let classes: Vec<String> = classes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(out, "  classes        {}", classes.join(", "));
+    if let Some(c) = center {
+        let radius_m = radius_mi * METRES_PER_MILE;
+        let (node, snap) = g.nearest_node(c).ok_or_else(|| Error(format!("{}: no drivable roads", path.display())))?;
+        let tree = ShortestPathTree::build(&g, node, &mut SearchScratch::default());
+        let back = can_reach(&g, node);
+        let within: Vec<u32> = (0..g.node_count() as u32).filter(|&n| haversine_m(c, g.point(n)) <= radius_m).collect();
+        let area: Vec<u32> = within.iter().copied().filter(|&n| tree.reaches(n) && back[n as usize]).collect();
+        let mean_km = area.iter().map(|&n| tree.dist[n as usize]).sum::<f64>() / area.len().max(1) as f64 / 1000.0;
+        let _ = writeln!(out, "  around {:.6},{:.6} within {radius_mi} mi:", c[0], c[1]);
+        let _ = writeln!(out, "    nearest road node {snap:.0} m away");
+        let _ = writeln!(out, "    road nodes within radius {}", within.len());
+        let _ = writeln!(out, "    delivery area (reachable both ways) {}", area.len());
+        let _ = writeln!(out, "    mean route length {mean_km:.2} km");
+    }
+    Ok(out)
+}
+
+/// Downloads every (or the chosen) location's drive network into `out_dir/<code>.osm`.
+pub fn fetch_roads(scenario_path: &Path, url: &str, only: &[String], out_dir: &Path) -> Result<String> {
+    let scn = scenario::load(scenario_path, &[])?.kitchen;
+    for code in only {
+        if !scn.locations.iter().any(|l| &l.code == code) {
+            return Err(Error(format!("--location {code}: not a location of {}", scenario_path.display())));
+        }
+    }
+    let mut out = String::new();
+    for loc in scn.locations.iter().filter(|l| only.is_empty() || only.contains(&l.code)) {
+        let path = out_dir.join(format!("{}.osm", loc.code));
+        let r = fetch::fetch_area(url, loc.kitchen, loc.radius_m, &path)
+            .map_err(|e| Error(format!("location `{}`: {e}", loc.code)))?;
+        let _ = writeln!(
+            out,
+            "{:<10} {} ways, {} nodes, {} -> {} (sha256 {})",
+            loc.code,
+            r.ways,
+            r.nodes,
+            size(r.bytes),
+            r.path.display(),
+            &r.sha256[..16]
+        );
+    }
+    Ok(out)
+}

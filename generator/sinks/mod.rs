@@ -1,0 +1,88 @@
+//! Sinks: everything that leaves the process. A dataset is written into a
+//! temporary sibling directory and renamed into place only when complete, so
+//! a failed or interrupted run leaves nothing behind. The entry point is
+//! [`write_dataset`].
+
+pub mod dims;
+pub mod manifest;
+pub mod parquet;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Context, Error, Result};
+use crate::events::{events_schema, orders_schema, Dataset};
+use manifest::Manifest;
+
+/// A directory being written; dropped without [`OutputDir::commit`] it disappears.
+pub struct OutputDir {
+    target: PathBuf,
+    temp: tempfile::TempDir,
+}
+
+impl OutputDir {
+    pub fn create(target: &Path) -> Result<OutputDir> {
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent)
+            .context(|| format!("{}: cannot create the output directory", parent.display()))?;
+        let name = target.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "dataset".into());
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.partial-"))
+            .tempdir_in(&parent)
+            .context(|| format!("{}: cannot write in the output directory", parent.display()))?;
+        Ok(OutputDir { target: target.to_path_buf(), temp })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// Moves the finished directory into place, replacing an older dataset.
+    pub fn commit(self) -> Result<PathBuf> {
+        let target = self.target.clone();
+        let temp = self.temp.keep();
+        if target.exists() {
+            let old = temp.with_extension("old");
+            std::fs::rename(&target, &old)
+                .context(|| format!("{}: cannot replace the old dataset", target.display()))?;
+            std::fs::rename(&temp, &target)
+                .context(|| format!("{}: cannot move the new dataset into place", target.display()))?;
+            std::fs::remove_dir_all(&old).context(|| format!("{}: cannot remove the old dataset", old.display()))?;
+        } else {
+            std::fs::rename(&temp, &target)
+                .context(|| format!("{}: cannot move the new dataset into place", target.display()))?;
+        }
+        Ok(target)
+    }
+}
+
+/// The files of a dataset, in manifest order.
+pub const DIMENSION_TABLES: [&str; 7] =
+    ["locations", "brands", "brand_locations", "menus", "categories", "items", "event_types"];
+
+/// Writes every table and the manifest into `dir`.
+pub fn write_dataset(dir: &Path, ds: &Dataset, mut manifest: Manifest, on_table: &dyn Fn(&str)) -> Result<Manifest> {
+    let enc = parquet::Encoding { row_group_rows: ds.scenario.row_group_rows, zstd_level: ds.scenario.zstd_level };
+    parquet::write_table(&dir.join("events.parquet"), events_schema(), ds.sim.events.len(), enc, &["order_id"], |r| {
+        ds.events_batch(r)
+    })?;
+    on_table("events");
+    parquet::write_table(&dir.join("orders.parquet"), orders_schema(), ds.sim.orders.len(), enc, &["order_id"], |r| {
+        ds.orders_batch(r)
+    })?;
+    on_table("orders");
+    for name in DIMENSION_TABLES {
+        let batch = dims::table(name, ds);
+        parquet::write_table(&dir.join(format!("{name}.parquet")), batch.schema(), batch.num_rows(), enc, &[], |r| {
+            batch.slice(r.start, r.len())
+        })?;
+        on_table(name);
+    }
+    manifest.add_files(dir)?;
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error(format!("manifest: {e}")))?;
+    std::fs::write(dir.join("manifest.json"), json + "\n")
+        .context(|| format!("{}: cannot write the manifest", dir.display()))?;
+    Ok(manifest)
+}
