@@ -18,6 +18,7 @@ pub mod ids;
 pub mod lifecycles;
 pub mod model;
 pub mod progress;
+pub mod replay;
 pub mod report;
 pub mod roads;
 pub mod scenario;

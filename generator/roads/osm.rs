@@ -42,8 +42,22 @@ pub fn read_extract(path: &Path) -> Result<RoadData, String> {
 
 type Parsed = (HashMap<i64, [f64; 2]>, Vec<RawWay>);
 
+/// Turns end-of-data inside a read into an error. osmpbfreader asserts (panics)
+/// when a blob is shorter than its header says; an error lets it report a
+/// truncated file instead. Its own end-of-file check expects exactly this kind.
+struct EofIsError<R>(R);
+
+impl<R: std::io::Read> std::io::Read for EofIsError<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.read(buf)? {
+            0 if !buf.is_empty() => Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => Ok(n),
+        }
+    }
+}
+
 fn parse_pbf(bytes: &[u8]) -> Result<Parsed, String> {
-    let mut reader = osmpbfreader::OsmPbfReader::new(std::io::Cursor::new(bytes));
+    let mut reader = osmpbfreader::OsmPbfReader::new(EofIsError(bytes));
     let mut nodes = HashMap::new();
     let mut ways = Vec::new();
     for obj in reader.iter() {

@@ -10,6 +10,8 @@
 //! output looks organic. The only randomness is one `SyntheticRoads` stream,
 //! and all collections are vectors, so a seed fully determines the city.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::f64::consts::{PI, TAU};
 
 use rand::Rng;
@@ -34,8 +36,16 @@ const MERGE_M: f64 = 15.0;
 const DROP_P: f64 = 0.1;
 /// Share of residential streets without a name.
 const UNNAMED_P: f64 = 0.04;
-/// Spacing range of mid-block geometry points, in metres.
+/// Spacing range of mid-block geometry points, in metres, and its typical value.
 const GEOMETRY_M: (f64, f64) = (40.0, 70.0);
+const GEOMETRY_MID_M: f64 = 55.0;
+/// Target mean route length (kitchen -> customer node) as a share of the
+/// radius: 0.8224 x 6437 m = 5.29 km, i.e. ~7.9 min at 25 mph, which gives
+/// the reference 6.4 pings per order (one a minute, the last one dropped).
+/// Kept proportional to the radius so other radii scale geometrically.
+const ROUTE_PER_RADIUS: f64 = 0.8224;
+/// Bound of the calibration knob (beyond it every spacing is clamped anyway).
+const ALPHA_MAX: f64 = 4.0;
 /// Below this radius the city is too small for a river to be meaningful.
 const RIVER_MIN_RADIUS_M: f64 = 1500.0;
 const NONE: u32 = u32::MAX;
@@ -109,17 +119,21 @@ fn generate(seed: u64, center: [f64; 2], radius_m: f64) -> Generated {
     let col_rank = rank_lines(&mut rng, &xs);
     let row_rank = rank_lines(&mut rng, &ys);
     let (nc, nr) = (xs.len(), ys.len());
+    let origin = |pos: &[f64]| pos.iter().position(|p| *p == 0.0).unwrap_or(0);
+    let (i0, j0) = (origin(&xs), origin(&ys));
 
     let mut uv: Vec<P> = Vec::new();
     let mut grid = vec![NONE; nc * nr];
     for (i, &x) in xs.iter().enumerate() {
         for (j, &y) in ys.iter().enumerate() {
-            if x.hypot(y) <= rc {
+            if norm2([x, y]) <= rc * rc {
                 grid[i * nr + j] = uv.len() as u32;
                 uv.push([x, y]);
             }
         }
     }
+    // The two central arterials meet exactly at the centre: the routing root.
+    let root = grid[i0 * nr + j0];
 
     let mut names = Names::new(&mut rng);
     let mut streets: Vec<Street> = Vec::with_capacity(nc + nr + 3);
@@ -165,14 +179,16 @@ fn generate(seed: u64, center: [f64; 2], radius_m: f64) -> Generated {
         }
     }
 
-    let river =
-        (radius >= RIVER_MIN_RADIUS_M && std::env::var("NORIVER").is_err()).then(|| River::new(&mut rng, radius));
+    let river = (radius >= RIVER_MIN_RADIUS_M).then(|| River::new(&mut rng, radius));
     if let Some(river) = &river {
         place_river(&mut rng, river, &mut streets, &uv, radius);
     }
 
-    let alive = strongly_connected(&streets, &uv);
-    emit(&mut rng, &streets, &uv, &alive, &frame, river.as_ref())
+    let alive = strongly_connected(&streets, uv.len(), root);
+    let xy: Vec<P> = uv.iter().zip(&alive).map(|(p, a)| if *a { frame.xy(*p) } else { [0.0; 2] }).collect();
+    let kept = kept_segments(&mut rng, &streets, &alive, &xy);
+    let pieces = calibrate(&kept, &xy, &alive, root, radius);
+    emit(&streets, &uv, &xy, &alive, &pieces, &frame, river.as_ref())
 }
 
 fn street(name: Option<String>, rank: Rank, stops: Vec<(f64, u32)>) -> Street {
@@ -183,7 +199,8 @@ fn street(name: Option<String>, rank: Rank, stops: Vec<(f64, u32)>) -> Street {
 /// from the centre, with a random offset so the centre is not always a corner.
 fn grid_lines(rng: &mut SimRng, extent: f64) -> Vec<f64> {
     let gap = |rng: &mut SimRng, x: f64| rng.random_range(GAP_M.0..GAP_M.1) * (1.0 + GAP_GROWTH_PER_M * x.abs());
-    let start = -rng.random::<f64>() * GAP_M.0;
+    // A line through 0 on both axes puts a junction exactly at the centre.
+    let start = 0.0;
     let mut pos = Vec::new();
     let mut x = start;
     while x <= extent {
@@ -253,23 +270,31 @@ fn add_diagonals(
 ) {
     let nc = xs.len();
     let count = rng.random_range(2..=3usize);
-    let count = if std::env::var("NODIAG").is_ok() { 0 } else { count };
     // (anchor, direction, t range, street index)
     let mut lines: Vec<(P, P, f64, f64, usize)> = Vec::new();
     let mut angles: Vec<f64> = Vec::new();
     for d in 0..count {
-        // Alternate between the two diagonal quadrants, keeping a clear angle
-        // to the grid axes and to the diagonals already placed.
-        let mut beta = 0.0;
-        for _ in 0..16 {
-            let deg = rng.random_range(25.0..65.0) + if d % 2 == 1 { 90.0 } else { 0.0 };
-            beta = f64::to_radians(deg);
-            if angles.iter().all(|a| (a - beta).abs() > 0.3) {
+        // One diagonal per quadrant first, then maybe a third in either;
+        // always at a clear angle to the grid axes and to the others.
+        let mut found = None;
+        for _ in 0..32 {
+            let band = if d < 2 { d } else { rng.random_range(0..2usize) };
+            let beta = f64::to_radians(rng.random_range(25.0..65.0) + 90.0 * band as f64);
+            if angles.iter().all(|a| (a - beta).abs() > 0.35) {
+                found = Some(beta);
                 break;
             }
         }
+        let Some(beta) = found else { break };
         angles.push(beta);
-        let h = rng.random_range(0.25..0.5) * rc * if d % 2 == 0 { 1.0 } else { -1.0 };
+        // Offset from the centre so no avenue runs straight out of the
+        // kitchen's junction (that would make routes unrealistically short).
+        let side = match d {
+            0 => 1.0,
+            1 => -1.0,
+            _ => [1.0, -1.0][rng.random_range(0..2usize)],
+        };
+        let h = rng.random_range(0.25..0.5) * rc * side;
         let anchor = [-beta.sin() * h, beta.cos() * h];
         let dir = [beta.cos(), beta.sin()];
         let ad = dot(anchor, dir);
@@ -396,6 +421,8 @@ struct River {
     half_width: f64,
     /// `(amplitude, wavenumber, phase)` of the meanders.
     waves: [(f64, f64, f64); 2],
+    /// Bound on |dg/ds| along any straight line.
+    slope: f64,
 }
 
 impl River {
@@ -414,7 +441,8 @@ impl River {
             )
         };
         let waves = [wave((150.0, 320.0), (4000.0, 7000.0)), wave((40.0, 90.0), (1200.0, 2200.0))];
-        River { dir: [a.cos(), a.sin()], normal: [-a.sin(), a.cos()], offset, half_width, waves }
+        let slope = 1.0 + waves.iter().map(|(amp, k, _)| amp * k).sum::<f64>();
+        River { dir: [a.cos(), a.sin()], normal: [-a.sin(), a.cos()], offset, half_width, waves, slope }
     }
 
     fn along(&self, p: P) -> f64 {
@@ -429,7 +457,10 @@ impl River {
 
     /// -1 or 1 for the two banks, 0 inside the water band.
     fn side(&self, p: P) -> i8 {
-        let g = self.g(p);
+        self.side_of(self.g(p))
+    }
+
+    fn side_of(&self, g: f64) -> i8 {
         if g.abs() < self.half_width {
             0
         } else if g < 0.0 {
@@ -439,13 +470,19 @@ impl River {
         }
     }
 
-    /// Whether a straight plan segment touches the water or changes bank.
-    fn touches(&self, a: P, b: P) -> bool {
-        let (ca, cb) = (self.side(a), self.side(b));
+    /// Whether a straight plan segment touches the water or changes bank,
+    /// given `g` at its ends. `g` changes by at most `slope` per metre, so
+    /// segments well clear of the band need no sampling.
+    fn touches(&self, a: P, b: P, ga: f64, gb: f64) -> bool {
+        let (ca, cb) = (self.side_of(ga), self.side_of(gb));
         if ca == 0 || ca != cb {
             return true;
         }
-        let n = (dist(a, b) / 20.0).ceil().max(1.0) as usize;
+        let len = dist(a, b);
+        if ga.abs() + gb.abs() - 2.0 * self.half_width > self.slope * len {
+            return false;
+        }
+        let n = (len / 20.0).ceil().max(1.0) as usize;
         (1..n).any(|k| self.side(lerp(a, b, k as f64 / n as f64)) != ca)
     }
 }
@@ -453,15 +490,23 @@ impl River {
 /// Cuts every segment touching the river except 3-5 bridges on arterials
 /// (one always near the centre, the others spread along the river).
 fn place_river(rng: &mut SimRng, river: &River, streets: &mut [Street], uv: &[P], radius: f64) {
+    let g: Vec<f64> = uv.iter().map(|p| river.g(*p)).collect();
+    let touch: Vec<Vec<bool>> = streets
+        .iter()
+        .map(|s| {
+            let ends = s.stops.windows(2).map(|w| (w[0].1 as usize, w[1].1 as usize));
+            ends.map(|(a, b)| river.touches(uv[a], uv[b], g[a], g[b])).collect()
+        })
+        .collect();
     // (street, first seg, last seg, position along the river, arterial)
     let mut candidates: Vec<(usize, usize, usize, f64, bool)> = Vec::new();
     for (si, s) in streets.iter().enumerate() {
-        let side = |k: usize| river.side(uv[s.stops[k].1 as usize]);
+        let side = |k: usize| river.side_of(g[s.stops[k].1 as usize]);
         let n = s.segs.len();
         let mut k = 0;
         while k < n {
-            let (a, b) = (uv[s.stops[k].1 as usize], uv[s.stops[k + 1].1 as usize]);
-            if !river.touches(a, b) || side(k) == 0 {
+            let a = uv[s.stops[k].1 as usize];
+            if !touch[si][k] || side(k) == 0 {
                 k += 1;
                 continue;
             }
@@ -469,14 +514,14 @@ fn place_river(rng: &mut SimRng, river: &River, streets: &mut [Street], uv: &[P]
             while m + 1 < n && side(m + 1) == 0 {
                 m += 1;
             }
-            if side(m + 1) == -side(k) && a[0].hypot(a[1]) <= 0.95 * radius {
+            if side(m + 1) == -side(k) && norm2(a) <= (0.95 * radius).powi(2) {
                 candidates.push((si, k, m, river.along(a), s.rank.arterial()));
                 break;
             }
             k = m + 1;
         }
     }
-    let wanted = rng.random_range(3..=5usize);
+    let wanted = rng.random_range(3..=5usize); if std::env::var("DBGB").is_ok() { eprintln!("wanted {wanted}"); }
     let arterial: Vec<_> = candidates.iter().copied().filter(|c| c.4).collect();
     let pool = if arterial.len() >= wanted { arterial } else { candidates };
     let mut chosen: Vec<usize> = Vec::new();
@@ -507,23 +552,20 @@ fn place_river(rng: &mut SimRng, river: &River, streets: &mut [Street], uv: &[P]
             seg.bridge = true;
         }
     }
-    for s in streets.iter_mut() {
-        for (seg, w) in s.segs.iter_mut().zip(s.stops.windows(2)) {
-            if !seg.bridge && river.touches(uv[w[0].1 as usize], uv[w[1].1 as usize]) {
+    for (s, touch) in streets.iter_mut().zip(&touch) {
+        for (seg, t) in s.segs.iter_mut().zip(touch) {
+            if !seg.bridge && *t {
                 seg.keep = false;
             }
         }
     }
 }
 
-/// Junctions in the strongly connected component of the arterial junction
-/// nearest the centre: everything else (islands, one-way traps) is dropped.
-fn strongly_connected(streets: &[Street], uv: &[P]) -> Vec<bool> {
-    let n = uv.len();
+/// Junctions in the strongly connected component of `root` (the centre):
+/// everything else (islands, one-way traps) is dropped.
+fn strongly_connected(streets: &[Street], n: usize, root: u32) -> Vec<bool> {
     let mut out: Vec<Vec<u32>> = vec![Vec::new(); n];
     let mut inc: Vec<Vec<u32>> = vec![Vec::new(); n];
-    let mut root = NONE;
-    let mut best = f64::INFINITY;
     for s in streets {
         for (seg, w) in s.segs.iter().zip(s.stops.windows(2)) {
             if !seg.keep {
@@ -538,19 +580,7 @@ fn strongly_connected(streets: &[Street], uv: &[P]) -> Vec<bool> {
                 out[b as usize].push(a);
                 inc[a as usize].push(b);
             }
-            if s.rank.arterial() {
-                for j in [a, b] {
-                    let d = uv[j as usize][0].hypot(uv[j as usize][1]);
-                    if d < best || (d == best && j < root) {
-                        best = d;
-                        root = j;
-                    }
-                }
-            }
         }
-    }
-    if root == NONE {
-        return vec![false; n];
     }
     let reach = |adj: &[Vec<u32>]| {
         let mut seen = vec![false; n];
@@ -570,25 +600,206 @@ fn strongly_connected(streets: &[Street], uv: &[P]) -> Vec<bool> {
     fwd.iter().zip(&back).map(|(a, b)| *a && *b).collect()
 }
 
+/// A segment that survives into the output, in emission order, with what
+/// calibration needs: its length in output metres and a spacing jitter.
+struct Kept {
+    a: u32,
+    b: u32,
+    oneway: Oneway,
+    len: f64,
+    jitter: f64,
+}
+
+/// The segments emitted, in the order [`emit`] walks them.
+fn kept_segments(rng: &mut SimRng, streets: &[Street], alive: &[bool], xy: &[P]) -> Vec<Kept> {
+    let mut kept = Vec::new();
+    for s in streets {
+        for (seg, w) in s.segs.iter().zip(s.stops.windows(2)) {
+            let (a, b) = (w[0].1, w[1].1);
+            if seg.keep && alive[a as usize] && alive[b as usize] {
+                let len = dist(xy[a as usize], xy[b as usize]);
+                kept.push(Kept { a, b, oneway: seg.oneway, len, jitter: rng.random_range(0.85..1.15) });
+            }
+        }
+    }
+    kept
+}
+
+/// Shortest route lengths from `root` to every junction (Dijkstra over the
+/// kept segments, by chord length in output metres).
+fn junction_distances(kept: &[Kept], n: usize, root: u32) -> Vec<f64> {
+    // Compact adjacency: offsets into one edge array.
+    let mut start = vec![0u32; n + 1];
+    let arcs = |k: &Kept| {
+        let fwd = (k.oneway != Oneway::Backward).then_some((k.a, k.b));
+        let back = (k.oneway != Oneway::Forward).then_some((k.b, k.a));
+        fwd.into_iter().chain(back)
+    };
+    for (u, _) in kept.iter().flat_map(arcs) {
+        start[u as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut edges = vec![(0u32, 0.0f64); start[n] as usize];
+    for k in kept {
+        for (u, v) in arcs(k) {
+            edges[fill[u as usize] as usize] = (v, k.len);
+            fill[u as usize] += 1;
+        }
+    }
+    let mut dist = vec![f64::INFINITY; n];
+    let mut heap = BinaryHeap::new();
+    dist[root as usize] = 0.0;
+    // Non-negative f64 order equals the order of their bit patterns.
+    heap.push(Reverse((0u64, root)));
+    while let Some(Reverse((bits, u))) = heap.pop() {
+        let d = f64::from_bits(bits);
+        if d > dist[u as usize] {
+            continue;
+        }
+        for &(v, len) in &edges[start[u as usize] as usize..start[u as usize + 1] as usize] {
+            let nd = d + len;
+            if nd < dist[v as usize] {
+                dist[v as usize] = nd;
+                heap.push(Reverse((nd.to_bits(), v)));
+            }
+        }
+    }
+    dist
+}
+
+/// Picks the number of pieces of every kept segment (mid-block points every
+/// 40-70 m) so that the mean route from the root to the nodes within
+/// `radius` is [`ROUTE_PER_RADIUS`] times the radius. Customers are drawn
+/// uniformly over nodes, so spacing points a little closer on far streets and
+/// wider on near ones (one knob, `alpha`, found by bisection) absorbs the
+/// layout's random variation without touching the street network.
+fn calibrate(kept: &[Kept], xy: &[P], alive: &[bool], root: u32, radius: f64) -> Vec<usize> {
+    let dist = junction_distances(kept, xy.len(), root);
+    let target = ROUTE_PER_RADIUS * radius;
+    let inside = |p: P| norm2(p) <= radius * radius;
+    let (mut fixed_sum, mut fixed_n) = (0.0, 0usize);
+    for j in 0..xy.len() {
+        if alive[j] && j != root as usize && dist[j].is_finite() && inside(xy[j]) {
+            fixed_sum += dist[j];
+            fixed_n += 1;
+        }
+    }
+    // Per segment: base spacing and how far out it is (relative to the pivot).
+    let shape: Vec<(f64, f64)> = kept
+        .iter()
+        .map(|k| {
+            let reach = (dist[k.a as usize] + dist[k.b as usize]) / (2.0 * radius);
+            (GEOMETRY_MID_M * k.jitter, 0.6 - reach)
+        })
+        .collect();
+    let pieces = |alpha: f64, k: &Kept, (base, rel): (f64, f64)| {
+        let spacing = (base * (alpha * rel).exp()).clamp(GEOMETRY_M.0, GEOMETRY_M.1);
+        (k.len / spacing).round().max(1.0) as usize
+    };
+    let mean = |alpha: f64| {
+        let (mut sum, mut n) = (fixed_sum, fixed_n);
+        for (k, sh) in kept.iter().zip(&shape) {
+            let p = pieces(alpha, k, *sh);
+            if p < 2 {
+                continue;
+            }
+            let (da, db) = (dist[k.a as usize], dist[k.b as usize]);
+            let (pa, pb) = (xy[k.a as usize], xy[k.b as usize]);
+            // The disc is convex: a chord with both ends inside is inside.
+            if inside(pa) && inside(pb) {
+                sum += mid_route_sum(k.oneway, da, db, k.len, p);
+                n += p - 1;
+                continue;
+            }
+            for i in 1..p {
+                let f = i as f64 / p as f64;
+                if inside(lerp(pa, pb, f)) {
+                    sum += match k.oneway {
+                        Oneway::Both => (da + f * k.len).min(db + (1.0 - f) * k.len),
+                        Oneway::Forward => da + f * k.len,
+                        Oneway::Backward => db + (1.0 - f) * k.len,
+                    };
+                    n += 1;
+                }
+            }
+        }
+        if n == 0 {
+            target
+        } else {
+            sum / n as f64
+        }
+    };
+    // The mean grows with alpha (far streets get more points): bisect, and
+    // stop once within half a metre of the target.
+    let (mut lo, mut hi) = (-ALPHA_MAX, ALPHA_MAX);
+    let alpha = if mean(lo) >= target {
+        lo
+    } else if mean(hi) <= target {
+        hi
+    } else {
+        let mut mid = 0.0;
+        for _ in 0..24 {
+            mid = (lo + hi) / 2.0;
+            let m = mean(mid);
+            if (m - target).abs() < 0.5 {
+                break;
+            }
+            if m < target {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        mid
+    };
+    kept.iter().zip(&shape).map(|(k, sh)| pieces(alpha, k, *sh)).collect()
+}
+
+/// Sum of route lengths to the `p - 1` evenly spaced inner points of a
+/// segment of length `len` whose ends are `da` and `db` from the root.
+fn mid_route_sum(oneway: Oneway, da: f64, db: f64, len: f64, p: usize) -> f64 {
+    let step = len / p as f64;
+    // Sum of step * j for j in 1..=q.
+    let ramp = |q: usize| step * (q * (q + 1) / 2) as f64;
+    let inner = p - 1;
+    match oneway {
+        Oneway::Forward => inner as f64 * da + ramp(inner),
+        Oneway::Backward => inner as f64 * db + ramp(inner),
+        Oneway::Both => {
+            // Points 1..=via_a are reached through `a`, the rest through `b`.
+            let via_a = (((db - da + len) / (2.0 * step)).floor().max(0.0) as usize).min(inner);
+            let via_b = inner - via_a;
+            via_a as f64 * da + ramp(via_a) + via_b as f64 * db + ramp(via_b)
+        }
+    }
+}
+
 /// Writes kept segments as ways (one per maximal run of a street with the same
-/// direction), adding mid-block points every 40-70 m as OSM ways have.
+/// direction), with `pieces[i]` pieces for the i-th kept segment.
 fn emit(
-    rng: &mut SimRng,
     streets: &[Street],
     uv: &[P],
+    xy: &[P],
     alive: &[bool],
+    pieces: &[usize],
     frame: &Frame,
     river: Option<&River>,
 ) -> Generated {
     let mut id = vec![NONE; uv.len()];
-    let mut nodes: Vec<P> = Vec::new();
-    let mut river_side: Vec<i8> = Vec::new();
+    let mut nodes: Vec<P> = Vec::with_capacity(pieces.iter().sum::<usize>() / 2 + uv.len());
+    let mut river_side: Vec<i8> = Vec::with_capacity(nodes.capacity());
     let mut ways: Vec<Way> = Vec::new();
-    let mut push = |p: P, nodes: &mut Vec<P>| {
-        nodes.push(frame.to_latlon(p));
-        river_side.push(river.map_or(0, |r| r.side(p)));
+    let mut push = |p: P, q: P, nodes: &mut Vec<P>| {
+        nodes.push(frame.project(q));
+        if cfg!(test) {
+            river_side.push(river.map_or(0, |r| r.side(p)));
+        }
         (nodes.len() - 1) as u32
     };
+    let mut next = 0;
     for s in streets {
         let mut cur: Option<Way> = None;
         for (seg, w) in s.segs.iter().zip(s.stops.windows(2)) {
@@ -602,7 +813,7 @@ fn emit(
             }
             for j in [a, b] {
                 if id[j as usize] == NONE {
-                    id[j as usize] = push(uv[j as usize], &mut nodes);
+                    id[j as usize] = push(uv[j as usize], xy[j as usize], &mut nodes);
                 }
             }
             let way = cur.get_or_insert_with(|| Way {
@@ -612,9 +823,11 @@ fn emit(
                 oneway: seg.oneway,
             });
             let (pa, pb) = (uv[a as usize], uv[b as usize]);
-            let pieces = (dist(pa, pb) / rng.random_range(GEOMETRY_M.0..GEOMETRY_M.1)).round().max(1.0) as usize;
-            for k in 1..pieces {
-                let m = push(lerp(pa, pb, k as f64 / pieces as f64), &mut nodes);
+            let n = pieces[next];
+            next += 1;
+            for k in 1..n {
+                let p = lerp(pa, pb, k as f64 / n as f64);
+                let m = push(p, frame.xy(p), &mut nodes);
                 way.nodes.push(m);
             }
             way.nodes.push(id[b as usize]);
@@ -631,6 +844,8 @@ struct Frame {
     sin: f64,
     /// `(wave vector, phase, amplitude, axis)`.
     waves: Vec<(P, f64, f64, usize)>,
+    /// The warp at the plan origin, subtracted so the origin maps to the centre.
+    origin: P,
     center: P,
     per_lat: f64,
     per_lon: f64,
@@ -653,17 +868,25 @@ impl Frame {
             }
         }
         let (per_lat, per_lon) = metres_per_degree(center[0]);
-        Frame { cos: theta.cos(), sin: theta.sin(), waves, center, per_lat, per_lon }
+        let mut frame = Frame { cos: theta.cos(), sin: theta.sin(), waves, origin: [0.0; 2], center, per_lat, per_lon };
+        frame.origin = frame.xy([0.0; 2]);
+        frame
     }
 
-    fn to_latlon(&self, p: P) -> P {
+    /// Plan metres -> output metres east / north of the centre. The plan
+    /// origin stays at the centre, so the kitchen sits on its junction.
+    fn xy(&self, p: P) -> P {
         let x = p[0] * self.cos - p[1] * self.sin;
         let y = p[0] * self.sin + p[1] * self.cos;
-        let mut d = [0.0; 2];
+        let mut d = [x - self.origin[0], y - self.origin[1]];
         for &(k, phase, amp, axis) in &self.waves {
             d[axis] += amp * (k[0] * x + k[1] * y + phase).sin();
         }
-        [self.center[0] + (y + d[1]) / self.per_lat, self.center[1] + (x + d[0]) / self.per_lon]
+        d
+    }
+
+    fn project(&self, q: P) -> P {
+        [self.center[0] + q[1] / self.per_lat, self.center[1] + q[0] / self.per_lon]
     }
 }
 
@@ -915,7 +1138,11 @@ fn dot(a: P, b: P) -> f64 {
 }
 
 fn dist(a: P, b: P) -> f64 {
-    (a[0] - b[0]).hypot(a[1] - b[1])
+    norm2([a[0] - b[0], a[1] - b[1]]).sqrt()
+}
+
+fn norm2(p: P) -> f64 {
+    p[0] * p[0] + p[1] * p[1]
 }
 
 fn lerp(a: P, b: P, t: f64) -> P {
@@ -1081,6 +1308,28 @@ mod tests {
     }
 
     #[test]
+    fn mid_route_sum_matches_brute_force() {
+        for &(da, db, len) in &[(0.0, 100.0, 100.0), (300.0, 120.0, 180.0), (50.0, 60.0, 90.0), (10.0, 500.0, 70.0)] {
+            for p in 1..9 {
+                for oneway in [Oneway::Both, Oneway::Forward, Oneway::Backward] {
+                    let brute: f64 = (1..p)
+                        .map(|i| {
+                            let f = i as f64 / p as f64;
+                            match oneway {
+                                Oneway::Both => (da + f * len).min(db + (1.0 - f) * len),
+                                Oneway::Forward => da + f * len,
+                                Oneway::Backward => db + (1.0 - f) * len,
+                            }
+                        })
+                        .sum();
+                    let fast = mid_route_sum(oneway, da, db, len, p);
+                    assert!((brute - fast).abs() < 1e-6, "{da} {db} {len} {p} {oneway:?}: {brute} vs {fast}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn build_time() {
         let _ = city(1, CHICAGO, CANONICAL_RADIUS_M);
         let runs = 10;
@@ -1127,5 +1376,31 @@ mod explore {
         let min = all.iter().cloned().fold(f64::INFINITY, f64::min);
         let max = all.iter().cloned().fold(0.0, f64::max);
         println!("overall mean {mean:.3} min {min:.3} max {max:.3}");
+    }
+}
+#[cfg(test)]
+mod dump {
+    #[test]
+    fn dump_city() {
+        let d = super::city(3, [41.8906643, -87.6320787], 6437.376);
+        let mut s = String::from("{\"nodes\":[");
+        s += &d.nodes.iter().map(|n| format!("[{},{}]", n[0], n[1])).collect::<Vec<_>>().join(",");
+        s += "],\"ways\":[";
+        s += &d
+            .ways
+            .iter()
+            .map(|w| {
+                format!(
+                    "{{\"n\":{:?},\"c\":\"{}\",\"o\":\"{:?}\",\"name\":{:?}}}",
+                    w.nodes,
+                    w.class,
+                    w.oneway,
+                    w.name.clone().unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        s += "]}";
+        std::fs::write("/tmp/city.json", s).unwrap();
     }
 }

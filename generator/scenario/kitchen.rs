@@ -686,14 +686,11 @@ impl Tables {
         let mut out_presence = Vec::new();
         for (i, r) in presence.rows.iter().enumerate() {
             check_ref(&presence, i, "brand_id", r.brand_id, &brand_ids, "brand")?;
-            check_ref(
-                &presence,
-                i,
-                "location_id",
-                r.location_id,
-                &location_ids,
-                "location (not in the scenario's [locations])",
-            )?;
+            // Rows of locations the scenario does not declare are skipped, so one
+            // table set can serve several scenarios (e.g. a single-city one).
+            if !location_ids.contains(&r.location_id) {
+                continue;
+            }
             let day = |v: f64, col: &str| -> Result<u32> {
                 if v.fract() == 0.0 && (0.0..=36_500.0).contains(&v) {
                     Ok(v as u32)

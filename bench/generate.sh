@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Benchmark: the full 90-day canonical scenario, on synthetic roads and with
+# San Francisco on the real sf-north extract. Prints the median wall time,
+# events/s and peak RSS of N runs (default 5). Not a test: nothing is asserted.
+#   bash bench/generate.sh [runs]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+osm_dir=${SIMKIT_OSM_DIR:-../shared/osm}
+cargo build --release --quiet
+bin=target/release/simkit
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+bench() {
+  local label=$1; shift
+  local walls=() rss=() events=0
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$out/time" "$bin" generate scenarios/caspers.toml -q --out "$out/ds" "$@" >/dev/null
+    read -r wall kb <"$out/time"
+    walls+=("$wall"); rss+=("$kb")
+  done
+  events=$(python3 -c "import json,sys; print(json.load(open('$out/ds/manifest.json'))['tables']['events'])")
+  local w r
+  w=$(printf '%s\n' "${walls[@]}" | median)
+  r=$(printf '%s\n' "${rss[@]}" | median)
+  printf '%-28s median wall %6.2f s  %9.0f events/s  peak RSS %5.0f MB  (%d events, runs: %s)\n' \
+    "$label" "$w" "$(echo "$events / $w" | bc -l)" "$(echo "$r / 1024" | bc -l)" "$events" "${walls[*]}"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+bench "canonical, synthetic roads"
+if [ -f "$osm_dir/sf-north.osm.pbf" ]; then
+  bench "canonical, SF on sf-north" --osm "sf=$osm_dir/sf-north.osm.pbf"
+else
+  echo "skipped SF on sf-north: $osm_dir/sf-north.osm.pbf not found (set SIMKIT_OSM_DIR)"
+fi
+bench "canonical, synthetic, 1 thread" --threads 1

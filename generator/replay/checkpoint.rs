@@ -1,0 +1,205 @@
+//! The replay checkpoint: `<dir>/checkpoint.json`, a small JSON file holding
+//! the simulation position and the wall-clock moment it was reached, the
+//! dataset's fingerprint, the events emitted (which is also the next global
+//! offset), the lap, and the batch in flight. It is replaced atomically (temp
+//! file, fsync, rename, fsync of the directory), and a lock file keeps two
+//! replays off one checkpoint.
+//!
+//! Commit protocol of a micro-batch with offsets `[from, to)`: for an
+//! exactly-once sink, `pending = {from, to, ...}` is stored *before* the
+//! batch's output is published; after publishing, the pending state becomes
+//! the committed state. A run that finds a pending batch first publishes
+//! exactly that batch again (same offsets, so the same file and bytes), then
+//! commits it.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Context, Error, Result};
+
+/// The checkpoint file format version.
+pub const FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Checkpoint {
+    pub format: u32,
+    /// The scenario name (for people).
+    pub dataset: String,
+    /// The manifest fingerprint of the dataset this checkpoint belongs to.
+    pub fingerprint: String,
+    /// The sink, as given (`stdout` or `dir:<absolute path>`).
+    pub sink: String,
+    /// Simulation position (epoch ms, lap shift included) and the wall-clock
+    /// moment (epoch ms) it was reached: the anchor of the next advance.
+    pub position_ms: i64,
+    pub wall_ms: i64,
+    /// Events emitted so far over all runs and laps = the next global offset.
+    pub events_emitted: u64,
+    /// The lap of `position_ms`.
+    pub lap: u64,
+    /// The batch being published, if a run stopped before committing it.
+    pub pending: Option<Pending>,
+    /// `position_ms` and `wall_ms` as UTC text, for people; ignored when read.
+    #[serde(default)]
+    pub position: String,
+    #[serde(default)]
+    pub wall: String,
+}
+
+/// A batch whose output may exist but is not committed yet.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Pending {
+    /// Global offsets `[from, to)`.
+    pub from: u64,
+    pub to: u64,
+    /// The state to commit once it is published.
+    pub position_ms: i64,
+    pub wall_ms: i64,
+}
+
+/// The checkpoint directory, locked for this process.
+pub struct Store {
+    dir: PathBuf,
+    _lock: File,
+}
+
+impl Store {
+    pub const FILE: &'static str = "checkpoint.json";
+
+    /// Creates the directory if needed and locks it.
+    pub fn open(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir).context(|| format!("--checkpoint {}: cannot create the directory", dir.display()))?;
+        let lock = lock_file(&dir.join(".lock"), "checkpoint")?;
+        Ok(Store { dir: dir.to_path_buf(), _lock: lock })
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(Self::FILE)
+    }
+
+    pub fn load(&self) -> Result<Option<Checkpoint>> {
+        let path = self.path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error(format!("{}: {e}", path.display()))),
+        };
+        let c: Checkpoint = serde_json::from_str(&text)
+            .map_err(|e| Error(format!("{}: not a simkit replay checkpoint ({e})", path.display())))?;
+        if c.format != FORMAT {
+            return Err(Error(format!(
+                "{}: checkpoint format {} is not supported (expected {FORMAT})",
+                path.display(),
+                c.format
+            )));
+        }
+        Ok(Some(c))
+    }
+
+    /// Replaces the checkpoint atomically and durably.
+    pub fn store(&self, c: &Checkpoint) -> Result<()> {
+        let mut c = c.clone();
+        c.position = super::numfmt::ts_string(c.position_ms);
+        c.wall = super::numfmt::ts_string(c.wall_ms);
+        let json = serde_json::to_string_pretty(&c).map_err(|e| Error(format!("checkpoint: {e}")))? + "\n";
+        write_atomic(&self.dir, Self::FILE, json.as_bytes())
+    }
+}
+
+/// Takes an exclusive lock on `path` (created if missing), or fails clearly
+/// when another process holds it. The lock ends with the process.
+pub fn lock_file(path: &Path, what: &str) -> Result<File> {
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .context(|| format!("{}: cannot create the {what} lock", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(Error(format!("{}: another simkit replay is using this {what}", path.display())))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(Error(format!("{}: cannot lock: {e}", path.display()))),
+    }
+}
+
+/// Writes `dir/name` as a temp file, fsyncs it, renames it into place and
+/// fsyncs the directory.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let target = dir.join(name);
+    let what = || tmp.display().to_string();
+    let mut f = File::create(&tmp).context(what)?;
+    f.write_all(bytes).context(what)?;
+    f.sync_all().context(what)?;
+    drop(f);
+    std::fs::rename(&tmp, &target).context(|| target.display().to_string())?;
+    sync_dir(dir)
+}
+
+/// fsync of a directory, so a rename in it is durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).context(|| format!("{}: fsync", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Checkpoint {
+        Checkpoint {
+            format: FORMAT,
+            dataset: "caspers".into(),
+            fingerprint: "ab".repeat(32),
+            sink: "stdout".into(),
+            position_ms: 1_704_067_200_123,
+            wall_ms: 1_900_000_000_000,
+            events_emitted: 42,
+            lap: 0,
+            pending: Some(Pending { from: 42, to: 50, position_ms: 1_704_067_300_000, wall_ms: 1_900_000_000_500 }),
+            position: String::new(),
+            wall: String::new(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_replaces_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.load().unwrap(), None);
+        let mut c = sample();
+        store.store(&c).unwrap();
+        let back = store.load().unwrap().unwrap();
+        assert_eq!(back.position, "2024-01-01 00:00:00.123");
+        c.position = back.position.clone();
+        c.wall = back.wall.clone();
+        assert_eq!(back, c);
+        c.pending = None;
+        c.events_emitted = 50;
+        store.store(&c).unwrap();
+        assert_eq!(store.load().unwrap().unwrap().events_emitted, 50);
+        let names: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn one_process_per_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let _a = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(err.0.contains("another simkit replay"), "{err}");
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(Store::FILE), "{\"hello\": 1}").unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.load().unwrap_err().0.contains("not a simkit replay checkpoint"));
+    }
+}

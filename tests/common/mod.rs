@@ -1,0 +1,141 @@
+//! Helpers shared by the integration tests: running the built binary,
+//! locating the shared OSM extracts, and reading datasets back.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{Float32Type, Int16Type, Int8Type, TimestampMillisecondType};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use simkit::sinks::manifest::Manifest;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn simkit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_simkit")).args(args).current_dir(root()).output().expect("run simkit")
+}
+
+/// Runs simkit and asserts success, returning stdout.
+pub fn simkit_ok(args: &[&str]) -> String {
+    let out = simkit(args);
+    assert!(out.status.success(), "simkit {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// A real OSM extract from ../shared/osm (or $SIMKIT_OSM_DIR); None, with a
+/// printed reason, when it is absent.
+pub fn osm_extract(name: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("SIMKIT_OSM_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/osm"));
+    let path = dir.join(name);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "SKIPPED: {} not found (set SIMKIT_OSM_DIR to the folder of the shared OSM extracts)",
+            path.display()
+        );
+        None
+    }
+}
+
+/// Generates `scenarios/caspers.toml` (plus `extra` args) into `out`.
+pub fn generate(out: &Path, extra: &[&str]) -> Manifest {
+    let mut args = vec!["generate", "scenarios/caspers.toml", "--quiet", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    simkit_ok(&args);
+    Manifest::read(out).expect("manifest")
+}
+
+pub fn batches(path: &Path) -> Vec<RecordBatch> {
+    let f = File::open(path).expect("open parquet");
+    ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap().map(|b| b.unwrap()).collect()
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    pub ts: i64,
+    pub order_id: String,
+    pub location_id: i8,
+    pub kind: i8,
+    pub sequence: i16,
+    pub lat: Option<f32>,
+    pub lon: Option<f32>,
+    pub route_len: usize,
+}
+
+pub fn read_events(dir: &Path) -> Vec<EventRow> {
+    let mut out = Vec::new();
+    for b in batches(&dir.join("events.parquet")) {
+        let ts = b.column_by_name("ts").unwrap().as_primitive::<TimestampMillisecondType>().clone();
+        let id = b.column_by_name("order_id").unwrap().as_string::<i32>().clone();
+        let loc = b.column_by_name("location_id").unwrap().as_primitive::<Int8Type>().clone();
+        let kind = b.column_by_name("event_type_id").unwrap().as_primitive::<Int8Type>().clone();
+        let seq = b.column_by_name("sequence").unwrap().as_primitive::<Int16Type>().clone();
+        let lat = b.column_by_name("lat").unwrap().as_primitive::<Float32Type>().clone();
+        let lon = b.column_by_name("lon").unwrap().as_primitive::<Float32Type>().clone();
+        let route = b.column_by_name("route").unwrap().as_list::<i32>().clone();
+        for i in 0..b.num_rows() {
+            out.push(EventRow {
+                ts: ts.value(i),
+                order_id: id.value(i).to_string(),
+                location_id: loc.value(i),
+                kind: kind.value(i),
+                sequence: seq.value(i),
+                lat: lat.is_valid(i).then(|| lat.value(i)),
+                lon: lon.is_valid(i).then(|| lon.value(i)),
+                route_len: if route.is_valid(i) { route.value(i).len() } else { 0 },
+            });
+        }
+    }
+    out
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderRow {
+    pub order_id: String,
+    pub location_id: i8,
+    pub created_ms: i64,
+    pub brands: Vec<i8>,
+    pub item_count: i16,
+    pub pings: i16,
+}
+
+pub fn read_orders(dir: &Path) -> Vec<OrderRow> {
+    let mut out = Vec::new();
+    for b in batches(&dir.join("orders.parquet")) {
+        let id = b.column_by_name("order_id").unwrap().as_string::<i32>().clone();
+        let loc = b.column_by_name("location_id").unwrap().as_primitive::<Int8Type>().clone();
+        let created = b.column_by_name("created_at").unwrap().as_primitive::<TimestampMillisecondType>().clone();
+        let brands = b.column_by_name("brand_ids").unwrap().as_list::<i32>().clone();
+        let items = b.column_by_name("item_count").unwrap().as_primitive::<Int16Type>().clone();
+        let pings = b.column_by_name("pings").unwrap().as_primitive::<Int16Type>().clone();
+        for i in 0..b.num_rows() {
+            let bl = brands.value(i);
+            out.push(OrderRow {
+                order_id: id.value(i).to_string(),
+                location_id: loc.value(i),
+                created_ms: created.value(i),
+                brands: bl.as_primitive::<Int8Type>().values().to_vec(),
+                item_count: items.value(i),
+                pings: pings.value(i),
+            });
+        }
+    }
+    out
+}
+
+/// Entries in `dir` whose name starts with `prefix` (leftover temp dirs).
+pub fn leftovers(dir: &Path, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
