@@ -101,7 +101,12 @@ fn default_out(scn: &KitchenScenario) -> PathBuf {
 /// Prints a stage's duration to stderr when SIMKIT_TIMINGS is set (for benchmarks).
 fn timing(stage: &str, since: &mut Instant) {
     if std::env::var_os("SIMKIT_TIMINGS").is_some() {
-        eprintln!("timing {stage:<10} {:8.1} ms", since.elapsed().as_secs_f64() * 1000.0);
+        // Peak resident memory so far (Linux), to see which stage sets it.
+        let peak = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l[6..].trim().to_string()))
+            .unwrap_or_default();
+        eprintln!("timing {stage:<10} {:8.1} ms  peak rss {peak}", since.elapsed().as_secs_f64() * 1000.0);
     }
     *since = Instant::now();
 }

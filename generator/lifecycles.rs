@@ -82,6 +82,25 @@ pub struct Simulation {
     pub events: Vec<Event>,
 }
 
+/// How many partitions are simulated before their results are appended.
+const PARTITIONS_IN_FLIGHT: usize = 64;
+
+impl Simulation {
+    /// Appends a later partition, rebasing its order and line indices.
+    fn append(&mut self, p: Simulation) {
+        let (order_base, line_base) = (self.orders.len() as u32, self.lines.len() as u32);
+        self.orders.extend(p.orders.into_iter().map(|mut o| {
+            o.lines = (o.lines.0 + line_base, o.lines.1 + line_base);
+            o
+        }));
+        self.lines.extend(p.lines);
+        self.events.extend(p.events.into_iter().map(|mut e| {
+            e.order += order_base;
+            e
+        }));
+    }
+}
+
 /// Everything a partition needs, prepared once.
 struct Model<'a> {
     scn: &'a KitchenScenario,
@@ -107,27 +126,21 @@ pub fn simulate(scn: &KitchenScenario, areas: &[DeliveryArea], on_partition: &(d
     }
     let model = Model { scn, areas, brand_items, id_key: key(scn.seed, 0, 0, Purpose::OrderIds) };
     let parts: Vec<(u32, u32)> = (0..scn.calendar.days).flat_map(|d| (0..n_loc).map(move |l| (d, l))).collect();
-    let results: Vec<Result<Simulation>> = parts
-        .par_iter()
-        .map(|&(day, loc)| {
-            let r = model.partition(day, loc);
-            on_partition();
-            r
-        })
-        .collect();
     let mut all = Simulation::default();
-    for r in results {
-        let p = r?;
-        let (order_base, line_base) = (all.orders.len() as u32, all.lines.len() as u32);
-        all.orders.extend(p.orders.into_iter().map(|mut o| {
-            o.lines = (o.lines.0 + line_base, o.lines.1 + line_base);
-            o
-        }));
-        all.lines.extend(p.lines);
-        all.events.extend(p.events.into_iter().map(|mut e| {
-            e.order += order_base;
-            e
-        }));
+    // Partitions run in parallel a bounded chunk at a time and are appended in
+    // order, so memory never holds two copies of every event.
+    for chunk in parts.chunks(PARTITIONS_IN_FLIGHT) {
+        let results: Vec<Result<Simulation>> = chunk
+            .par_iter()
+            .map(|&(day, loc)| {
+                let r = model.partition(day, loc);
+                on_partition();
+                r
+            })
+            .collect();
+        for r in results {
+            all.append(r?);
+        }
     }
     Ok(all)
 }

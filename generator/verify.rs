@@ -114,9 +114,7 @@ pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
         let progress = col("progress_pct")?.as_primitive::<Float32Type>();
         let route = col("route")?.as_list::<i32>();
         for i in 0..b.num_rows() {
-            let mut id = [0u8; 6];
-            let s = order.value(i).as_bytes();
-            id[..s.len().min(6)].copy_from_slice(&s[..s.len().min(6)]);
+            let id = id6(order.value(i));
             *per_location.entry(loc.value(i)).or_default() += 1;
             let start = route_lat.len();
             if route.is_valid(i) {
@@ -167,9 +165,7 @@ pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
         let clat = col("customer_lat")?.as_primitive::<Float32Type>();
         let clon = col("customer_lon")?.as_primitive::<Float32Type>();
         for i in 0..b.num_rows() {
-            let mut k = [0u8; 6];
-            let s = id.value(i).as_bytes();
-            k[..s.len().min(6)].copy_from_slice(&s[..s.len().min(6)]);
+            let k = id6(id.value(i));
             let dup = orders.insert(k, (created.value(i), delivered.value(i), clat.value(i), clon.value(i))).is_some();
             p.check(!dup, || format!("order {} appears twice in orders.parquet", id.value(i)));
         }
@@ -273,6 +269,15 @@ pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
         if golden.is_some() { "; matches the golden file" } else { "" }
     );
     Ok(Report { manifest, text })
+}
+
+/// An order id as a fixed array (longer ids are cut, shorter ones zero-padded;
+/// either way the lifecycle checks then report the order as broken).
+fn id6(s: &str) -> [u8; 6] {
+    let mut id = [0u8; 6];
+    let n = s.len().min(6);
+    id[..n].copy_from_slice(&s.as_bytes()[..n]);
+    id
 }
 
 /// Distance in metres from `p` to the nearest segment of `line`.

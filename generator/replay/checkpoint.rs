@@ -71,7 +71,8 @@ impl Store {
 
     /// Creates the directory if needed and locks it.
     pub fn open(dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(dir).context(|| format!("--checkpoint {}: cannot create the directory", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .context(|| format!("--checkpoint {}: cannot create the directory", dir.display()))?;
         let lock = lock_file(&dir.join(".lock"), "checkpoint")?;
         Ok(Store { dir: dir.to_path_buf(), _lock: lock })
     }

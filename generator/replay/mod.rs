@@ -43,6 +43,7 @@ pub mod status;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -50,7 +51,7 @@ use checkpoint::{Checkpoint, Pending, Store};
 use pipeline::{bulk, Cursor};
 use record::Encoder;
 use schedule::{advance, due_wall_ms, first_position, time_of_day_ms, Clock, SystemClock, Timeline};
-use sink::{Sink, SinkSpec};
+use sink::{Publish, Sink, SinkSpec};
 use source::EventsFile;
 use status::{grouped, Status};
 
@@ -145,15 +146,16 @@ fn offset_of(events: &EventsFile, tl: &Timeline, pos: i64) -> Result<u64> {
     Ok(lap * tl.events + events.first_at_or_after(t)?)
 }
 
-/// Everything that publishes and commits.
-struct Committer {
-    sink: Box<dyn Sink>,
+/// The checkpoint side of publishing: records, publishes, commits.
+struct Ledger {
     store: Option<Store>,
     ckpt: Checkpoint,
     tl: Timeline,
+    /// Pending batches are recorded only for exactly-once sinks.
+    exactly_once: bool,
 }
 
-impl Committer {
+impl Ledger {
     fn save(&self) -> Result<()> {
         match &self.store {
             Some(s) => s.store(&self.ckpt),
@@ -161,15 +163,15 @@ impl Committer {
         }
     }
 
-    /// Publishes the open batch `[ckpt.events_emitted, to)` and commits
+    /// Publishes the finished batch `[ckpt.events_emitted, to)` and commits
     /// `(pos, wall, to)`, recording it as pending first for exactly-once sinks.
-    fn commit_batch(&mut self, to: u64, pos: i64, wall: i64) -> Result<()> {
-        if self.sink.exactly_once() && self.store.is_some() {
+    fn commit_batch(&mut self, publish: Publish, to: u64, pos: i64, wall: i64) -> Result<()> {
+        if self.exactly_once && self.store.is_some() {
             let from = self.ckpt.events_emitted;
             self.ckpt.pending = Some(Pending { from, to, position_ms: pos, wall_ms: wall });
             self.save()?;
         }
-        self.sink.publish(to)?;
+        publish.run()?;
         self.commit_state(to, pos, wall)
     }
 
@@ -191,40 +193,58 @@ struct Replay<'a> {
     events: EventsFile,
     tl: Timeline,
     encoder: Encoder,
-    out: Committer,
+    sink: Box<dyn Sink>,
+    ledger: Ledger,
     status: Status,
     threads: usize,
 }
 
 impl Replay<'_> {
-    /// Emits `[from, to)` in micro-batches ending at `cuts` (and `to`), each
-    /// committed with `(pos, wall)`. Returns the offset reached (< `to` if stopped).
+    /// Emits `[emitted, to)` in micro-batches ending at `cuts` (and `to`),
+    /// each committed with `(pos, wall)`. While one batch is published and
+    /// committed (fsync, rename, checkpoint) on a second thread, the next one
+    /// is already being written. Returns the offset reached (< `to` if stopped).
     fn emit_bulk(&mut self, to: u64, cuts: &[u64], pos: i64, wall: i64) -> Result<u64> {
-        let from = self.out.ckpt.events_emitted;
+        let from = self.ledger.ckpt.events_emitted;
         if from >= to {
             return Ok(from);
         }
-        let out = &mut self.out;
-        let stop = self.stop;
-        let mut open = false;
-        let mut reached = from;
-        bulk(&self.events, &self.encoder, &self.tl, from, to, cuts, self.threads, |end, bytes| {
-            if !open {
-                out.sink.begin(out.ckpt.events_emitted)?;
-                open = true;
-            }
-            out.sink.write(bytes)?;
-            if end == to || cuts.binary_search(&end).is_ok() {
-                out.commit_batch(end, pos, wall)?;
-                open = false;
-                reached = end;
-                if stop.load(Ordering::Relaxed) {
-                    return Ok(false);
+        let (sink, ledger, stop) = (&mut self.sink, &mut self.ledger, self.stop);
+        let (events, encoder, tl, threads) = (&self.events, &self.encoder, &self.tl, self.threads);
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = sync_channel::<(Publish, u64)>(1);
+            let committer = scope.spawn(move || -> Result<()> {
+                for (publish, end) in rx {
+                    ledger.commit_batch(publish, end, pos, wall)?;
                 }
-            }
-            Ok(true)
+                Ok(())
+            });
+            let mut batch_from = from;
+            let mut open = false;
+            let encoded = bulk(events, encoder, tl, from, to, cuts, threads, |end, bytes| {
+                if !open {
+                    sink.begin(batch_from)?;
+                    open = true;
+                }
+                sink.write(bytes)?;
+                if end == to || cuts.binary_search(&end).is_ok() {
+                    let publish = sink.finish(end)?;
+                    open = false;
+                    batch_from = end;
+                    if tx.send((publish, end)).is_err() {
+                        return Ok(false); // the committer failed: its error is reported below
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            });
+            drop(tx);
+            let committed = committer.join().map_err(|_| Error("replay: the committing thread panicked".into()))?;
+            committed.and(encoded)
         })?;
-        Ok(reached)
+        Ok(self.ledger.ckpt.events_emitted)
     }
 
     /// The catch-up cuts of `[from, to)`: multiples of [`BULK_BATCH_EVENTS`].
@@ -238,7 +258,7 @@ impl Replay<'_> {
         let speed = self.opts.speed;
         let limit = self.tl.offset_limit();
         let mut cursor = Cursor::new(&self.events, self.tl, self.encoder.clone());
-        let mut o = self.out.ckpt.events_emitted;
+        let mut o = self.ledger.ckpt.events_emitted;
         let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
         // (opened at wall ms, events in it) of the open micro-batch.
         let mut batch: Option<(i64, u64)> = None;
@@ -255,7 +275,7 @@ impl Replay<'_> {
                         break;
                     }
                     if batch.is_none() {
-                        self.out.sink.begin(o)?;
+                        self.sink.begin(o)?;
                         batch = Some((now, 0));
                     }
                     cursor.encode(o, &mut buf)?;
@@ -266,13 +286,13 @@ impl Replay<'_> {
                     let lag = now - due_wall_ms(anchor_pos, anchor_wall, ts, speed);
                     self.status.max_lag_ms = self.status.max_lag_ms.max(lag);
                     if buf.len() >= 1 << 22 {
-                        self.out.sink.write(&buf)?;
+                        self.sink.write(&buf)?;
                         buf.clear();
                     }
                 }
                 if !buf.is_empty() {
-                    self.out.sink.write(&buf)?;
-                    self.out.sink.flush()?;
+                    self.sink.write(&buf)?;
+                    self.sink.flush()?;
                     buf.clear();
                 }
             }
@@ -280,13 +300,14 @@ impl Replay<'_> {
             let finishing = stopping || ended;
             if let Some((opened, n)) = batch {
                 if finishing || now - opened >= FOLLOW_BATCH_MS || n >= FOLLOW_BATCH_EVENTS {
-                    self.out.commit_batch(o, pos, now)?;
+                    let publish = self.sink.finish(o)?;
+                    self.ledger.commit_batch(publish, o, pos, now)?;
                     batch = None;
                 }
             }
             self.status.tick(now, pos, o);
             if finishing {
-                self.out.commit_state(o, pos, now)?;
+                self.ledger.commit_state(o, pos, now)?;
                 return Ok((pos, stopping, ended));
             }
             let mut wake = now + MAX_SLEEP_MS;
@@ -308,7 +329,10 @@ impl Replay<'_> {
 
 fn validate(opts: &Options) -> Result<Option<i64>> {
     if !opts.speed.is_finite() || opts.speed <= 0.0 {
-        return Err(Error(format!("--speed {}: expected a finite number > 0 (1 = real time, 60 = 1 min per hour)", opts.speed)));
+        return Err(Error(format!(
+            "--speed {}: expected a finite number > 0 (1 = real time, 60 = 1 min per hour)",
+            opts.speed
+        )));
     }
     if opts.available_now && opts.follow {
         return Err(Error("--available-now and --follow: choose one".into()));
@@ -327,9 +351,8 @@ fn open_dataset(opts: &Options) -> Result<(Manifest, EventsFile)> {
         Error(format!("{}: not a simkit events dataset (no events.parquet in manifest.json)", dir.display()))
     })?;
     let path = dir.join("events.parquet");
-    let bytes = std::fs::metadata(&path)
-        .map_err(|e| Error(format!("{}: not a simkit dataset ({e})", path.display())))?
-        .len();
+    let bytes =
+        std::fs::metadata(&path).map_err(|e| Error(format!("{}: not a simkit dataset ({e})", path.display())))?.len();
     if bytes != info.bytes {
         return Err(Error(format!(
             "{}: {bytes} bytes, but manifest.json says {}: the dataset was modified",
@@ -423,10 +446,8 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
         position: String::new(),
         wall: String::new(),
     });
-    let threads = opts
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
-        .min(64);
+    let threads =
+        opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).min(64);
     let mut r = Replay {
         opts,
         clock,
@@ -434,14 +455,15 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
         encoder: Encoder::new(&manifest.fingerprint, tl.lap_ms()),
         events,
         tl,
-        out: Committer { sink, store, ckpt, tl },
+        ledger: Ledger { store, ckpt, tl, exactly_once: sink.exactly_once() },
+        sink,
         status: Status::new(opts.quiet, tl),
         threads,
     };
-    let from = r.out.ckpt.events_emitted;
+    let from = r.ledger.ckpt.events_emitted;
 
     // 1. A batch that was being published when the last run stopped: exactly that batch again.
-    if let Some(p) = r.out.ckpt.pending {
+    if let Some(p) = r.ledger.ckpt.pending {
         r.status.note(&format!("republishing the pending batch [{}, {})", p.from, p.to));
         r.emit_bulk(p.to, &[p.to], p.position_ms, p.wall_ms)?;
     }
@@ -451,14 +473,14 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
     let pos = if first_run {
         first_position(&tl, opts.start_day, time_of_day_ms(catch_up_to.unwrap_or(now)))
     } else {
-        advance(&tl, r.out.ckpt.position_ms, r.out.ckpt.wall_ms, now, opts.speed)
+        advance(&tl, r.ledger.ckpt.position_ms, r.ledger.ckpt.wall_ms, now, opts.speed)
     };
-    let target = offset_of(&r.events, &tl, pos)?.max(r.out.ckpt.events_emitted);
-    let cuts = Replay::cuts(r.out.ckpt.events_emitted, target);
+    let target = offset_of(&r.events, &tl, pos)?.max(r.ledger.ckpt.events_emitted);
+    let cuts = Replay::cuts(r.ledger.ckpt.events_emitted, target);
     let reached = r.emit_bulk(target, &cuts, pos, now)?;
     let interrupted = stop.load(Ordering::Relaxed);
     if reached == target && !interrupted {
-        r.out.commit_state(target, pos, now)?;
+        r.ledger.commit_state(target, pos, now)?;
     }
     let caught_up = started.elapsed().as_secs_f64();
 
@@ -468,16 +490,16 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
             r.status.note(&format!(
                 "caught up to {} with {} events in {caught_up:.2} s; following at speed {}",
                 r.status.position(pos),
-                grouped(r.out.ckpt.events_emitted - from),
+                grouped(r.ledger.ckpt.events_emitted - from),
                 opts.speed
             ));
         }
         r.follow(pos, now)?
     } else {
-        (r.out.ckpt.position_ms, interrupted, r.out.ckpt.events_emitted >= tl.offset_limit())
+        (r.ledger.ckpt.position_ms, interrupted, r.ledger.ckpt.events_emitted >= tl.offset_limit())
     };
     let seconds = started.elapsed().as_secs_f64();
-    let to = r.out.ckpt.events_emitted;
+    let to = r.ledger.ckpt.events_emitted;
     let n = to - from;
     let why = if interrupted {
         "stopped by signal"
@@ -488,7 +510,7 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
     } else {
         "available-now: done"
     };
-    let ckpt = match &r.out.store {
+    let ckpt = match &r.ledger.store {
         Some(s) => format!("checkpoint {}", s.path().display()),
         None => "no checkpoint".into(),
     };

@@ -121,15 +121,31 @@ pub fn write_fixed<const DECIMALS: usize>(out: &mut Vec<u8>, x: f32) {
     let p = POW10[decimals];
     let (int, frac) = (q / p, q % p);
     append::<32>(out, |buf| {
-        let neg = negative as usize;
+        let mut len = negative as usize;
         buf[0] = b'-';
-        let n_int = digit_count(int);
-        digits_into(buf, neg + n_int, int, n_int);
-        let mut len = neg + n_int;
-        if decimals > 0 {
-            buf[len] = b'.';
+        // The integer part: short numbers (all coordinates) without a loop.
+        if int < 10 {
+            buf[len] = b'0' + int as u8;
+            len += 1;
+        } else if int < 100 {
+            let p = int as usize * 2;
+            buf[len..len + 2].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
+            len += 2;
+        } else if int < 1000 {
+            let p = (int % 100) as usize * 2;
+            buf[len] = b'0' + (int / 100) as u8;
+            buf[len + 1..len + 3].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
+            len += 3;
+        } else {
+            let n = digit_count(int);
+            digits_into(buf, len + n, int, n);
+            len += n;
+        }
+        if DECIMALS > 0 {
+            let tail: &mut [u8; 8] = (&mut buf[len..len + 8]).try_into().expect("8 bytes");
+            tail[0] = b'.';
+            digits_into(tail, 1 + decimals, frac, decimals);
             len += 1 + decimals;
-            digits_into(buf, len, frac, decimals);
         }
         len
     });

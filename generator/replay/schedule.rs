@@ -171,7 +171,7 @@ mod tests {
         assert_eq!(advance(&t, p0, w0, w0 + 10_000, 60.0), p0 + 600_000);
         assert_eq!(advance(&t, p0, w0, w0 + 10_000, 1.0), p0 + 10_000);
         assert_eq!(advance(&t, p0, w0, w0 + 3, 0.5), p0 + 1); // floored
-        // A clock that went backwards does not move the position back.
+                                                              // A clock that went backwards does not move the position back.
         assert_eq!(advance(&t, p0, w0, w0 - 5_000, 60.0), p0);
         // Capped at the end without --loop...
         assert_eq!(advance(&t, p0, w0, w0 + 1_000_000, 86_400.0), t.end_ms);

@@ -1,6 +1,8 @@
 //! Where replayed records go, one micro-batch at a time: `begin(from)`, any
-//! number of `write`s, then `publish(to)` makes global offsets `[from, to)`
-//! visible.
+//! number of `write`s, then `finish(to)` ends the batch of global offsets
+//! `[from, to)` and returns the [`Publish`] job that makes it visible (run
+//! after the checkpoint records the batch as pending; it may run on another
+//! thread while the next batch is being written).
 //!
 //! - `stdout`: JSON lines, flushed on publish (and after each release in
 //!   follow mode). At-least-once across crashes: a batch written but not yet
@@ -66,8 +68,35 @@ pub trait Sink {
     fn write(&mut self, bytes: &[u8]) -> Result<()>;
     /// Pushes written records out early where the sink can (stdout).
     fn flush(&mut self) -> Result<()>;
-    /// Makes the batch `[from, to)` visible, durably.
-    fn publish(&mut self, to: u64) -> Result<()>;
+    /// Ends the batch `[from, to)`; the job makes it visible, durably.
+    fn finish(&mut self, to: u64) -> Result<Publish>;
+}
+
+/// Makes a finished batch visible, durably: for a `dir:` sink, fsync of the
+/// temp file, rename to the batch's name, fsync of the directory.
+#[must_use]
+pub struct Publish(Option<FinishedFile>);
+
+struct FinishedFile {
+    file: File,
+    tmp: PathBuf,
+    target: PathBuf,
+    dir: PathBuf,
+}
+
+impl Publish {
+    /// Nothing left to do (the batch is already out).
+    pub fn done() -> Publish {
+        Publish(None)
+    }
+
+    pub fn run(self) -> Result<()> {
+        let Some(f) = self.0 else { return Ok(()) };
+        f.file.sync_all().context(|| f.tmp.display().to_string())?;
+        drop(f.file);
+        std::fs::rename(&f.tmp, &f.target).context(|| f.target.display().to_string())?;
+        sync_dir(&f.dir)
+    }
 }
 
 struct StdoutSink {
@@ -99,8 +128,9 @@ impl Sink for StdoutSink {
         self.out.flush().map_err(stdout_error)
     }
 
-    fn publish(&mut self, _to: u64) -> Result<()> {
-        self.flush()
+    fn finish(&mut self, _to: u64) -> Result<Publish> {
+        self.flush()?;
+        Ok(Publish::done())
     }
 }
 
@@ -121,7 +151,8 @@ struct DirSink {
 
 impl DirSink {
     fn open(dir: &Path) -> Result<DirSink> {
-        std::fs::create_dir_all(dir).context(|| format!("--sink dir:{}: cannot create the directory", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .context(|| format!("--sink dir:{}: cannot create the directory", dir.display()))?;
         let lock = lock_file(&dir.join(".simkit-replay.lock"), "sink directory")
             .map_err(|e| Error(format!("--sink dir:{}: {e}", dir.display())))?;
         for entry in std::fs::read_dir(dir).context(|| dir.display().to_string())? {
@@ -158,16 +189,12 @@ impl Sink for DirSink {
         Ok(())
     }
 
-    fn publish(&mut self, to: u64) -> Result<()> {
-        let (from, w) = self.open.take().ok_or_else(|| Error("replay: publish outside a batch".into()))?;
+    fn finish(&mut self, to: u64) -> Result<Publish> {
+        let (from, w) = self.open.take().ok_or_else(|| Error("replay: finish outside a batch".into()))?;
         let tmp = self.dir.join(temp_name(from));
-        let what = || tmp.display().to_string();
-        let f = w.into_inner().map_err(|e| e.into_error()).context(what)?;
-        f.sync_all().context(what)?;
-        drop(f);
+        let file = w.into_inner().map_err(|e| e.into_error()).context(|| tmp.display().to_string())?;
         let target = self.dir.join(batch_file_name(from, to));
-        std::fs::rename(&tmp, &target).context(|| target.display().to_string())?;
-        sync_dir(&self.dir)
+        Ok(Publish(Some(FinishedFile { file, tmp, target, dir: self.dir.clone() })))
     }
 }
 
@@ -193,8 +220,9 @@ mod tests {
         s.begin(7).unwrap();
         s.write(b"a\n").unwrap();
         s.write(b"b\n").unwrap();
+        let publish = s.finish(9).unwrap();
         assert!(!dir.path().join(batch_file_name(7, 9)).exists());
-        s.publish(9).unwrap();
+        publish.run().unwrap();
         assert_eq!(std::fs::read(dir.path().join("events-000000000007-000000000009.jsonl")).unwrap(), b"a\nb\n");
         // A second replay on the same directory is refused.
         assert!(DirSink::open(dir.path()).is_err());

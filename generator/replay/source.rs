@@ -192,14 +192,15 @@ impl EventsFile {
         if hi < end {
             selectors.push(RowSelector::skip((end - hi) as usize));
         }
-        let reader = self
+        let mut builder = self
             .builder()?
             .with_projection(self.projection.clone())
             .with_row_groups(vec![g])
-            .with_row_selection(RowSelection::from(selectors))
-            .with_batch_size((hi - lo).max(1) as usize)
-            .build()
-            .context(name)?;
+            .with_batch_size((hi - lo).max(1) as usize);
+        if selectors.len() > 1 {
+            builder = builder.with_row_selection(RowSelection::from(selectors));
+        }
+        let reader = builder.build().context(name)?;
         let schema = reader.schema();
         let batches = reader.collect::<std::result::Result<Vec<_>, _>>().context(name)?;
         let batch = if batches.len() == 1 {
@@ -260,7 +261,11 @@ impl Decoded {
             .to_vec();
         let et = col("event_type")?;
         let dict_type = DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8));
-        let et = if et.data_type() == &dict_type { et.clone() } else { cast(et, &dict_type).context(|| path.display().to_string())? };
+        let et = if et.data_type() == &dict_type {
+            et.clone()
+        } else {
+            cast(et, &dict_type).context(|| path.display().to_string())?
+        };
         let et: &DictionaryArray<Int8Type> = et.as_dictionary();
         let names = et.values().as_string::<i32>();
         let mut kinds = Vec::with_capacity(names.len());
@@ -274,19 +279,27 @@ impl Decoded {
         let list = |n: &str| -> Result<ListArray> { typed::<ListArray>(path, n, col(n)?.as_ref(), "a list") };
         let items = list("items")?;
         let route = list("route")?;
-        let item_values = items.values().as_struct_opt().cloned().ok_or_else(|| {
-            Error(format!("{}: `items` elements are not structs", path.display()))
-        })?;
-        let route_values = route.values().as_struct_opt().cloned().ok_or_else(|| {
-            Error(format!("{}: `route` elements are not structs", path.display()))
-        })?;
+        let item_values = items
+            .values()
+            .as_struct_opt()
+            .cloned()
+            .ok_or_else(|| Error(format!("{}: `items` elements are not structs", path.display())))?;
+        let route_values = route
+            .values()
+            .as_struct_opt()
+            .cloned()
+            .ok_or_else(|| Error(format!("{}: `route` elements are not structs", path.display())))?;
         let field = |s: &arrow::array::StructArray, n: &str| {
             s.column_by_name(n).cloned().ok_or_else(|| Error(format!("{}: no field `{n}`", path.display())))
         };
         let item_price: Decimal128Array =
             typed(path, "items.price", field(&item_values, "price")?.as_ref(), "decimal128(12, 2)")?;
         if item_price.scale() != 2 {
-            return Err(Error(format!("{}: `items.price` has scale {}, expected 2", path.display(), item_price.scale())));
+            return Err(Error(format!(
+                "{}: `items.price` has scale {}, expected 2",
+                path.display(),
+                item_price.scale()
+            )));
         }
         Ok(Decoded {
             first,

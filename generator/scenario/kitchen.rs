@@ -224,7 +224,7 @@ impl Default for OutputSpec {
 }
 
 fn row_group_rows() -> usize {
-    131_072
+    65_536
 }
 fn zstd_level() -> i32 {
     3
