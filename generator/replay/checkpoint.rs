@@ -33,7 +33,10 @@ pub struct Checkpoint {
     /// The sink, as given (`stdout` or `dir:<absolute path>`).
     pub sink: String,
     /// Simulation position (epoch ms, lap shift included) and the wall-clock
-    /// moment (epoch ms) it was reached: the anchor of the next advance.
+    /// moment (epoch ms) it was reached: the anchor of the next advance. Every
+    /// event before the position has been emitted, except when a run stopped
+    /// in the middle of a catch-up: then `events_emitted` is behind, and the
+    /// next run emits from there (the replay clock does not stop with it).
     pub position_ms: i64,
     pub wall_ms: i64,
     /// Events emitted so far over all runs and laps = the next global offset.

@@ -24,10 +24,15 @@
 //!   [`FOLLOW_BATCH_EVENTS`] events and are then published and committed.
 //!   Runs until the dataset ends (never with `--loop`) or SIGINT/SIGTERM,
 //!   which publishes the open batch, commits and exits 0.
-//! - `--loop`: lap `k` replays the dataset with timestamps shifted by `k * (end
-//!   - start)` and order ids suffixed `-k` (lap 0 keeps its ids); event ids
-//!   follow the emitted order ids, so they differ per lap.
-//! - Without `--checkpoint` no state is kept: every run is a first run.
+//! - `--loop`: lap `k` replays the dataset with timestamps shifted by `k * L`,
+//!   `L = end - start`, and order ids suffixed `-k` (lap 0 keeps its ids);
+//!   event ids follow the emitted order ids, so they differ per lap.
+//! - Without `--checkpoint` no state is kept: every run is a first run. A
+//!   checkpoint belongs to one dataset (its manifest fingerprint) and one sink.
+//! - Delivery: micro-batches are published in offset order; for `dir:` sinks
+//!   a batch is recorded as pending in the checkpoint before its file appears
+//!   and committed after, so a killed run's successor republishes exactly
+//!   that batch: every event lands in exactly one file. stdout is at least once.
 //! - Every error (not a dataset, a checkpoint of another dataset or sink, a
 //!   sink that cannot be written, an invalid option) is an [`Error`]: exit 2.
 
@@ -59,7 +64,7 @@ use crate::error::{Error, Result};
 use crate::sinks::manifest::Manifest;
 
 /// Largest catch-up micro-batch (one file in a `dir:` sink).
-pub const BULK_BATCH_EVENTS: u64 = 1 << 18;
+pub const BULK_BATCH_EVENTS: u64 = 1 << 17;
 /// Follow mode closes a micro-batch after this long...
 pub const FOLLOW_BATCH_MS: i64 = 1_000;
 /// ...or this many events.
@@ -146,6 +151,14 @@ fn offset_of(events: &EventsFile, tl: &Timeline, pos: i64) -> Result<u64> {
     Ok(lap * tl.events + events.first_at_or_after(t)?)
 }
 
+/// A testing aid: `SIMKIT_REPLAY_PUBLISH_DELAY_MS` widens the window between
+/// recording a batch as pending and publishing it, so crash tests can kill a
+/// replay inside it.
+fn publish_delay_ms() -> Option<u64> {
+    static DELAY: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *DELAY.get_or_init(|| std::env::var("SIMKIT_REPLAY_PUBLISH_DELAY_MS").ok().and_then(|v| v.parse().ok()))
+}
+
 /// The checkpoint side of publishing: records, publishes, commits.
 struct Ledger {
     store: Option<Store>,
@@ -170,6 +183,9 @@ impl Ledger {
             let from = self.ckpt.events_emitted;
             self.ckpt.pending = Some(Pending { from, to, position_ms: pos, wall_ms: wall });
             self.save()?;
+            if let Some(ms) = publish_delay_ms() {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+            }
         }
         publish.run()?;
         self.commit_state(to, pos, wall)
@@ -263,38 +279,37 @@ impl Replay<'_> {
         // (opened at wall ms, events in it) of the open micro-batch.
         let mut batch: Option<(i64, u64)> = None;
         let slack = (RELEASE_SLACK_MS * speed).ceil() as i64;
+        self.status.start(self.clock.now_ms(), o);
         loop {
             let stopping = self.stop.load(Ordering::Relaxed);
             let now = self.clock.now_ms();
             let pos = advance(&self.tl, anchor_pos, anchor_wall, now, speed);
-            if !stopping {
-                let horizon = pos.saturating_add(slack);
-                while o < limit {
-                    let ts = cursor.ts(o)?;
-                    if ts >= horizon || batch.is_some_and(|(_, n)| n >= FOLLOW_BATCH_EVENTS) {
-                        break;
-                    }
-                    if batch.is_none() {
-                        self.sink.begin(o)?;
-                        batch = Some((now, 0));
-                    }
-                    cursor.encode(o, &mut buf)?;
-                    o += 1;
-                    if let Some((_, n)) = batch.as_mut() {
-                        *n += 1;
-                    }
-                    let lag = now - due_wall_ms(anchor_pos, anchor_wall, ts, speed);
-                    self.status.max_lag_ms = self.status.max_lag_ms.max(lag);
-                    if buf.len() >= 1 << 22 {
-                        self.sink.write(&buf)?;
-                        buf.clear();
-                    }
+            let horizon = pos.saturating_add(slack);
+            while o < limit {
+                let ts = cursor.ts(o)?;
+                if ts >= horizon || batch.is_some_and(|(_, n)| n >= FOLLOW_BATCH_EVENTS) {
+                    break;
                 }
-                if !buf.is_empty() {
+                if batch.is_none() {
+                    self.sink.begin(o)?;
+                    batch = Some((now, 0));
+                }
+                cursor.encode(o, &mut buf)?;
+                o += 1;
+                if let Some((_, n)) = batch.as_mut() {
+                    *n += 1;
+                }
+                let lag = now - due_wall_ms(anchor_pos, anchor_wall, ts, speed);
+                self.status.max_lag_ms = self.status.max_lag_ms.max(lag);
+                if buf.len() >= 1 << 22 {
                     self.sink.write(&buf)?;
-                    self.sink.flush()?;
                     buf.clear();
                 }
+            }
+            if !buf.is_empty() {
+                self.sink.write(&buf)?;
+                self.sink.flush()?;
+                buf.clear();
             }
             let ended = o >= limit;
             let finishing = stopping || ended;
@@ -475,12 +490,15 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
     } else {
         advance(&tl, r.ledger.ckpt.position_ms, r.ledger.ckpt.wall_ms, now, opts.speed)
     };
-    let target = offset_of(&r.events, &tl, pos)?.max(r.ledger.ckpt.events_emitted);
-    let cuts = Replay::cuts(r.ledger.ckpt.events_emitted, target);
-    let reached = r.emit_bulk(target, &cuts, pos, now)?;
-    let interrupted = stop.load(Ordering::Relaxed);
-    if reached == target && !interrupted {
-        r.ledger.commit_state(target, pos, now)?;
+    let mut interrupted = stop.load(Ordering::Relaxed);
+    if !interrupted {
+        let target = offset_of(&r.events, &tl, pos)?.max(r.ledger.ckpt.events_emitted);
+        let cuts = Replay::cuts(r.ledger.ckpt.events_emitted, target);
+        let reached = r.emit_bulk(target, &cuts, pos, now)?;
+        interrupted = stop.load(Ordering::Relaxed);
+        if reached == target && !interrupted {
+            r.ledger.commit_state(target, pos, now)?;
+        }
     }
     let caught_up = started.elapsed().as_secs_f64();
 

@@ -87,24 +87,63 @@ const POW5: [u64; 7] = [1, 5, 25, 125, 625, 3_125, 15_625];
 /// a right shift with ties-to-even rounding gives the scaled integer.
 #[inline]
 pub fn write_fixed<const DECIMALS: usize>(out: &mut Vec<u8>, x: f32) {
+    match scaled::<DECIMALS>(x) {
+        Some((negative, q)) => append::<32>(out, |buf| fixed_into::<DECIMALS>(buf, 0, negative, q)),
+        None => write_fixed_slow::<DECIMALS>(out, x),
+    }
+}
+
+/// Appends `[lat,lon]`, each with 6 decimals as [`write_fixed`] writes them.
+#[inline]
+pub fn write_point(out: &mut Vec<u8>, lat: f32, lon: f32) {
+    match (scaled::<6>(lat), scaled::<6>(lon)) {
+        (Some((n1, q1)), Some((n2, q2))) => append::<64>(out, |buf| {
+            buf[0] = b'[';
+            let at = fixed_into::<6>(buf, 1, n1, q1);
+            buf[at] = b',';
+            let at = fixed_into::<6>(buf, at + 1, n2, q2);
+            buf[at] = b']';
+            at + 1
+        }),
+        _ => {
+            out.push(b'[');
+            write_fixed::<6>(out, lat);
+            out.push(b',');
+            write_fixed::<6>(out, lon);
+            out.push(b']');
+        }
+    }
+}
+
+/// NaN and infinities as `null`; huge values through std formatting.
+#[cold]
+fn write_fixed_slow<const DECIMALS: usize>(out: &mut Vec<u8>, x: f32) {
+    if x.is_finite() {
+        out.extend_from_slice(format!("{:.*}", DECIMALS.min(6), x as f64).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// `(negative, round_half_even(|x| * 10^DECIMALS))`, or `None` for NaN,
+/// infinities and values too large for the fast path (|x| >= 2^41 or so).
+#[inline(always)]
+fn scaled<const DECIMALS: usize>(x: f32) -> Option<(bool, u64)> {
     let decimals = DECIMALS.min(6);
     let bits = x.to_bits();
     let negative = bits >> 31 == 1;
     let exp_bits = ((bits >> 23) & 0xff) as i32;
     let frac = bits & 0x7f_ffff;
     if exp_bits == 0xff {
-        out.extend_from_slice(b"null");
-        return;
+        return None;
     }
     // x = m * 2^e with m < 2^24.
     let (m, e) = if exp_bits == 0 { (frac as u64, -149) } else { ((frac | 0x80_0000) as u64, exp_bits - 150) };
     let scaled = m * POW5[decimals]; // < 2^38
     let shift = e + decimals as i32;
-    let q: u64 = if shift >= 0 {
+    let q = if shift >= 0 {
         if shift > 24 {
-            // |x| >= 2^41 or so: rare, not worth a wide-integer path.
-            out.extend_from_slice(format!("{:.*}", decimals, x as f64).as_bytes());
-            return;
+            return None;
         }
         scaled << shift
     } else {
@@ -118,37 +157,43 @@ pub fn write_fixed<const DECIMALS: usize>(out: &mut Vec<u8>, x: f32) {
             q + (rem > half || (rem == half && q & 1 == 1)) as u64
         }
     };
+    Some((negative, q))
+}
+
+/// Writes a scaled value (`-`, integer part, `.`, DECIMALS digits) at
+/// `buf[at..]` (at most 22 bytes) and returns the position after it.
+#[inline(always)]
+fn fixed_into<const DECIMALS: usize>(buf: &mut [u8], at: usize, negative: bool, q: u64) -> usize {
+    let decimals = DECIMALS.min(6);
     let p = POW10[decimals];
     let (int, frac) = (q / p, q % p);
-    append::<32>(out, |buf| {
-        let mut len = negative as usize;
-        buf[0] = b'-';
-        // The integer part: short numbers (all coordinates) without a loop.
-        if int < 10 {
-            buf[len] = b'0' + int as u8;
-            len += 1;
-        } else if int < 100 {
-            let p = int as usize * 2;
-            buf[len..len + 2].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
-            len += 2;
-        } else if int < 1000 {
-            let p = (int % 100) as usize * 2;
-            buf[len] = b'0' + (int / 100) as u8;
-            buf[len + 1..len + 3].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
-            len += 3;
-        } else {
-            let n = digit_count(int);
-            digits_into(buf, len + n, int, n);
-            len += n;
-        }
-        if DECIMALS > 0 {
-            let tail: &mut [u8; 8] = (&mut buf[len..len + 8]).try_into().expect("8 bytes");
-            tail[0] = b'.';
-            digits_into(tail, 1 + decimals, frac, decimals);
-            len += 1 + decimals;
-        }
-        len
-    });
+    buf[at] = b'-';
+    let mut len = at + negative as usize;
+    // The integer part: short numbers (all coordinates) without a loop.
+    if int < 10 {
+        buf[len] = b'0' + int as u8;
+        len += 1;
+    } else if int < 100 {
+        let p = int as usize * 2;
+        buf[len..len + 2].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
+        len += 2;
+    } else if int < 1000 {
+        let p = (int % 100) as usize * 2;
+        buf[len] = b'0' + (int / 100) as u8;
+        buf[len + 1..len + 3].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
+        len += 3;
+    } else {
+        let n = digit_count(int);
+        digits_into(buf, len + n, int, n);
+        len += n;
+    }
+    if decimals > 0 {
+        let tail: &mut [u8; 8] = (&mut buf[len..len + 8]).try_into().expect("8 bytes");
+        tail[0] = b'.';
+        digits_into(tail, 1 + decimals, frac, decimals);
+        len += 1 + decimals;
+    }
+    len
 }
 
 /// Appends cents as a decimal with two digits after the point: 808 -> `8.08`,
@@ -311,9 +356,9 @@ mod tests {
         let specials = [
             0.0f32,
             -0.0,
-            37.507_812_5,
-            -37.507_812_5,
-            37.523_437_5,
+            4801.0 / 128.0,
+            -4801.0 / 128.0,
+            4803.0 / 128.0,
             0.000_000_5,
             -0.000_000_4,
             1e-30,
@@ -327,7 +372,7 @@ mod tests {
             100.0,
             16_777_216.0,
             3.0e9,
-            -122.392_865,
+            -122.392_86,
             f32::MAX,
         ];
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
@@ -347,8 +392,8 @@ mod tests {
         }
         assert_eq!(fixed(f32::NAN, 6), "null");
         assert_eq!(fixed(f32::INFINITY, 2), "null");
-        assert_eq!(fixed(37.507_812_5, 6), "37.507812"); // tie, to even
-        assert_eq!(fixed(37.523_437_5, 6), "37.523438");
+        assert_eq!(fixed(4801.0 / 128.0, 6), "37.507812"); // 37.5078125: a tie, to even
+        assert_eq!(fixed(4803.0 / 128.0, 6), "37.523438"); // 37.5234375
         assert_eq!(fixed(-0.0, 6), "-0.000000");
     }
 
@@ -366,6 +411,14 @@ mod tests {
         {
             assert_eq!(f(v), v.to_string());
         }
+    }
+
+    #[test]
+    fn points() {
+        let mut b = Vec::new();
+        write_point(&mut b, 41.890_663, -87.632_08);
+        write_point(&mut b, f32::NAN, 1e30);
+        assert_eq!(String::from_utf8(b).unwrap(), format!("[41.890663,-87.632080][null,{:.6}]", 1e30f32 as f64));
     }
 
     #[test]

@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 
 /// Rows per encoded chunk (a few MB of JSON).
 pub const CHUNK_ROWS: u64 = 8_192;
+/// The initial capacity of a chunk buffer (reused afterwards).
+const CHUNK_BYTES: usize = 4 << 20;
 /// Encoded chunks in flight per worker.
 const WINDOW_PER_WORKER: usize = 4;
 
@@ -148,7 +150,11 @@ pub fn bulk(
                             let d = Arc::clone(d);
                             st.next += 1;
                             drop(st);
-                            let mut bytes = pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default();
+                            let mut bytes = pool
+                                .lock()
+                                .ok()
+                                .and_then(|mut p| p.pop())
+                                .unwrap_or_else(|| Vec::with_capacity(CHUNK_BYTES));
                             bytes.clear();
                             encoder.encode(&d, c.lo, c.hi, units[c.unit].lap, &mut bytes);
                             drop(d);
@@ -193,7 +199,7 @@ pub fn bulk(
         drop(tx);
         let result = (|| -> Result<()> {
             let mut waiting: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
-            for i in 0..chunks.len() {
+            for (i, c) in chunks.iter().enumerate() {
                 let bytes = loop {
                     if let Some(b) = waiting.remove(&i) {
                         break b;
@@ -206,7 +212,6 @@ pub fn bulk(
                         Err(_) => return Err(Error("replay: the encoding workers stopped".into())),
                     }
                 };
-                let c = chunks[i];
                 let end = units[c.unit].lap * tl.events + c.hi;
                 let go_on = sink(end, &bytes)?;
                 if let Ok(mut p) = pool.lock() {
@@ -238,19 +243,43 @@ pub struct Cursor<'a> {
     tl: Timeline,
     encoder: Encoder,
     cached: Option<(usize, Decoded)>,
+    /// The next row group, decoding in the background so that crossing a
+    /// row group boundary does not stall the releases.
+    prefetch: Option<(usize, std::thread::JoinHandle<Result<Decoded>>)>,
 }
 
 impl<'a> Cursor<'a> {
     pub fn new(events: &'a EventsFile, tl: Timeline, encoder: Encoder) -> Cursor<'a> {
-        Cursor { events, tl, encoder, cached: None }
+        Cursor { events, tl, encoder, cached: None, prefetch: None }
     }
 
     fn decoded(&mut self, idx: u64) -> Result<&Decoded> {
         let group = self.events.group_of(idx);
         let hit = matches!(&self.cached, Some((g, d)) if *g == group && idx >= d.first);
         if !hit {
-            let (_, end) = self.events.group_rows(group);
-            self.cached = Some((group, self.events.read(group, idx, end)?));
+            let prefetched = match self.prefetch.take() {
+                Some((g, handle)) if g == group => {
+                    Some(handle.join().map_err(|_| Error("replay: the prefetching thread panicked".into()))??)
+                }
+                _ => None,
+            };
+            let d = match prefetched {
+                Some(d) => d,
+                None => {
+                    let (_, end) = self.events.group_rows(group);
+                    self.events.read(group, idx, end)?
+                }
+            };
+            self.cached = Some((group, d));
+            let next = if group + 1 < self.events.row_groups() { group + 1 } else { 0 };
+            if next != group && (next > group || self.tl.looping) {
+                let events = self.events.clone();
+                let handle = std::thread::spawn(move || {
+                    let (start, end) = events.group_rows(next);
+                    events.read(next, start, end)
+                });
+                self.prefetch = Some((next, handle));
+            }
         }
         Ok(&self.cached.as_ref().expect("just decoded").1)
     }

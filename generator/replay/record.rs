@@ -42,7 +42,7 @@
 //!   `json.dumps(body, ensure_ascii=False)`.
 
 use super::event_id::EventIds;
-use super::numfmt::{write_cents, write_escaped, write_escaped_twice, write_fixed, write_int, write_ts};
+use super::numfmt::{write_cents, write_escaped, write_escaped_twice, write_fixed, write_int, write_point, write_ts};
 use super::source::{BodyKind, Decoded};
 use arrow::array::Array;
 
@@ -158,11 +158,7 @@ impl Encoder {
                         if n > 0 {
                             out.push(b',');
                         }
-                        out.push(b'[');
-                        write_fixed::<6>(out, la);
-                        out.push(b',');
-                        write_fixed::<6>(out, lo);
-                        out.push(b']');
+                        write_point(out, la, lo);
                     }
                     out.push(b']');
                 } else {

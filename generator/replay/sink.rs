@@ -4,7 +4,7 @@
 //! after the checkpoint records the batch as pending; it may run on another
 //! thread while the next batch is being written).
 //!
-//! - `stdout`: JSON lines, flushed on publish (and after each release in
+//! - `stdout`: JSON lines, flushed when a batch finishes (and after each release in
 //!   follow mode). At-least-once across crashes: a batch written but not yet
 //!   committed is written again by the next run.
 //! - `dir:<path>`: one file per batch, `events-<from>-<to>.jsonl` (global

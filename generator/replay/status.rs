@@ -21,7 +21,7 @@ pub fn grouped(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -48,6 +48,13 @@ impl Status {
         if !self.quiet {
             let _ = writeln!(std::io::stderr().lock(), "replay: {text}");
         }
+    }
+
+    /// Starts the periodic lines: the first comes one interval after `now_ms`.
+    pub fn start(&mut self, now_ms: i64, emitted: u64) {
+        self.last_ms = Some(now_ms);
+        self.last_emitted = emitted;
+        self.max_lag_ms = 0;
     }
 
     /// When the next periodic line is due.

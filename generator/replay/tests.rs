@@ -82,11 +82,14 @@ impl Clock for FakeClock {
     }
 }
 
+/// Writes stamped with the fake clock's time.
+type Writes = Arc<Mutex<Vec<(i64, Vec<u8>)>>>;
+
 /// Keeps what a sink is given, stamped with the fake clock.
 #[derive(Clone)]
 struct Recorder {
     clock: Arc<FakeClock>,
-    writes: Arc<Mutex<Vec<(i64, Vec<u8>)>>>,
+    writes: Writes,
     batches: Arc<Mutex<Vec<(u64, u64)>>>,
     from: u64,
 }
