@@ -73,7 +73,7 @@ where
     let (mut file_writer, factory) = writer.into_serialized_writer().context(name)?;
     let step = enc.row_group_rows.max(1);
     let groups: Vec<Range<usize>> = (0..rows).step_by(step).map(|s| s..(s + step).min(rows)).collect();
-    let window = rayon::current_num_threads().max(1);
+    let window = rayon::current_num_threads().max(1) * 2;
     for (w, chunk) in groups.chunks(window).enumerate() {
         let mut writers = Vec::with_capacity(chunk.len());
         for i in 0..chunk.len() {
