@@ -18,7 +18,6 @@ use rayon::prelude::*;
 
 use crate::ids::id_value;
 use crate::lifecycles::{Simulation, CREATED, DELIVERED, EVENT_TYPES, PICKED_UP, PING};
-use crate::roads::area::Route;
 use crate::roads::DeliveryArea;
 use crate::scenario::kitchen::KitchenScenario;
 
@@ -154,7 +153,7 @@ impl Dataset<'_> {
         // route: list<struct<lat, lon>>
         let (mut route_offsets, mut route_valid) = (vec![0i32], Vec::with_capacity(n));
         let (mut route_lat, mut route_lon) = (Vec::new(), Vec::new());
-        let (mut path, mut route) = (Vec::new(), Route::default());
+        let mut path = Vec::new();
 
         for e in ev {
             let o = &orders[e.order as usize];
@@ -182,9 +181,10 @@ impl Dataset<'_> {
 
             let pickup = e.kind == PICKED_UP;
             if pickup {
-                self.area_of(e.order).route_into(o.customer_node, &mut path, &mut route);
-                route_lat.extend(route.points.iter().map(|p| p[0] as f32));
-                route_lon.extend(route.points.iter().map(|p| p[1] as f32));
+                self.area_of(e.order).for_each_route_point(o.customer_node, &mut path, |p, _| {
+                    route_lat.push(p[0] as f32);
+                    route_lon.push(p[1] as f32);
+                });
             }
             route_offsets.push(route_lat.len() as i32);
             route_valid.push(pickup);

@@ -14,7 +14,7 @@ use crate::progress::Progress;
 use crate::roads::{self, osm, synthetic, AreaSpec, DeliveryArea, RoadData, RoadSource};
 use crate::scenario::{self, KitchenScenario};
 use crate::seed::{key, Purpose};
-use crate::sinks::manifest::{sha256_file, LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo};
+use crate::sinks::manifest::{LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo};
 use crate::sinks::{write_dataset, OutputDir};
 
 #[derive(Clone, Debug, Default)]
@@ -58,8 +58,7 @@ fn load_roads(opts: &Options, scn: &KitchenScenario, index: usize, progress: &Pr
         .or_else(|| local.into_iter().find(|p| p.exists()));
     let (data, source): (RoadData, RoadSource) = match extract {
         Some(path) => {
-            let data = osm::read_extract(&path)?;
-            let sha256 = sha256_file(&path)?;
+            let (data, sha256) = osm::read_extract_hashed(&path)?;
             (data, RoadSource::Extract { path, sha256 })
         }
         None if opts.require_osm => {
@@ -70,10 +69,7 @@ fn load_roads(opts: &Options, scn: &KitchenScenario, index: usize, progress: &Pr
         }
         None => {
             let seed = key(scn.seed, index as u64, 0, Purpose::SyntheticRoads);
-            progress.warn(
-                opts.quiet,
-                &format!("location `{}`: no OSM extract found; using a synthetic street network", loc.code),
-            );
+            progress.warn(&format!("location `{}`: no OSM extract found; using a synthetic street network", loc.code));
             (synthetic::city(seed, loc.kitchen, loc.radius_m), RoadSource::Synthetic { seed })
         }
     };

@@ -6,12 +6,13 @@ use std::io::IsTerminal;
 
 #[derive(Clone, Copy)]
 pub struct Progress {
+    quiet: bool,
     visible: bool,
 }
 
 impl Progress {
     pub fn new(quiet: bool) -> Progress {
-        Progress { visible: !quiet && std::io::stderr().is_terminal() }
+        Progress { quiet, visible: !quiet && std::io::stderr().is_terminal() }
     }
 
     /// A bar for one stage with `len` steps.
@@ -30,8 +31,8 @@ impl Progress {
     }
 
     /// A message line (warnings), unless quiet.
-    pub fn warn(&self, quiet: bool, msg: &str) {
-        if !quiet {
+    pub fn warn(&self, msg: &str) {
+        if !self.quiet {
             eprintln!("warning: {msg}");
         }
     }

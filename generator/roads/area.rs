@@ -65,14 +65,20 @@ impl DeliveryArea {
     /// Route geometry kitchen -> `node`: the kitchen itself, then every road
     /// node passed, with the cumulative distance (m) at each point.
     pub fn route_into(&self, node: u32, path: &mut Vec<u32>, route: &mut Route) {
-        self.tree.path_into(node, path);
         route.points.clear();
         route.cumulative_m.clear();
-        route.points.push(self.kitchen);
-        route.cumulative_m.push(0.0);
+        self.for_each_route_point(node, path, |p, cumulative_m| {
+            route.points.push(p);
+            route.cumulative_m.push(cumulative_m);
+        });
+    }
+
+    /// Calls `f(point, cumulative metres)` for each point of the route kitchen -> `node`.
+    pub fn for_each_route_point(&self, node: u32, path: &mut Vec<u32>, mut f: impl FnMut([f64; 2], f64)) {
+        self.tree.path_into(node, path);
+        f(self.kitchen, 0.0);
         for &n in path.iter() {
-            route.points.push(self.graph.point(n));
-            route.cumulative_m.push(self.kitchen_snap_m + self.tree.dist[n as usize]);
+            f(self.graph.point(n), self.kitchen_snap_m + self.tree.dist[n as usize]);
         }
     }
 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use quick_xml::events::{BytesStart, Event};
+use sha2::Digest;
 
 use super::drive::{is_drivable, oneway};
 use super::{RoadData, Way};
@@ -22,6 +23,11 @@ struct RawWay {
 
 /// Reads an extract by its extension: `.pbf` or `.osm`/`.xml`.
 pub fn read_extract(path: &Path) -> Result<RoadData, String> {
+    read_extract_hashed(path).map(|(data, _)| data)
+}
+
+/// Like [`read_extract`], also returning the sha256 of the bytes it read (one read, not two).
+pub fn read_extract_hashed(path: &Path) -> Result<(RoadData, String), String> {
     let name = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("{name}: cannot read OSM extract: {e}"))?;
     if bytes.is_empty() {
@@ -37,7 +43,7 @@ pub fn read_extract(path: &Path) -> Result<RoadData, String> {
     if data.ways.is_empty() {
         return Err(format!("{name}: the extract holds no drivable roads (highway ways a car may use)"));
     }
-    Ok(data)
+    Ok((data, crate::scenario::hex(&sha2::Sha256::digest(&bytes))))
 }
 
 type Parsed = (HashMap<i64, [f64; 2]>, Vec<RawWay>);
