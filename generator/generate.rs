@@ -167,6 +167,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         tables: Default::default(),
         event_types: Default::default(),
         files: Default::default(),
+        tools: Default::default(),
     };
     let mut per_loc = vec![(0u64, 0u64); scn.locations.len()];
     for o in &sim.orders {

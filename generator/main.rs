@@ -68,6 +68,13 @@ struct VerifyArgs {
     write_golden: Option<PathBuf>,
 }
 
+fn parse_property(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{s}`: expected KEY=VALUE, e.g. security.protocol=SASL_SSL")),
+    }
+}
+
 #[derive(Args)]
 struct ReplayArgs {
     /// The dataset directory (written by `simkit generate`).
@@ -81,9 +88,13 @@ struct ReplayArgs {
     /// Directory of the checkpoint (without it every run is a first run).
     #[arg(long, value_name = "DIR")]
     checkpoint: Option<PathBuf>,
-    /// Where events go: `stdout` or `dir:PATH` (one JSON-lines file per micro-batch, exactly once).
-    #[arg(long, default_value = "stdout", value_name = "stdout|dir:PATH")]
+    /// Where events go: `stdout`, `dir:PATH` (one JSON-lines file per micro-batch, exactly once) or
+    /// `kafka://HOST:PORT/TOPIC` (key = order id, timestamp = event time, exactly once).
+    #[arg(long, default_value = "stdout", value_name = "stdout|dir:PATH|kafka://HOST:PORT/TOPIC")]
     sink: String,
+    /// A librdkafka property for a kafka:// sink, e.g. -X security.protocol=SASL_SSL (repeatable).
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
+    property: Vec<(String, String)>,
     /// Emit what is due, commit, exit (the default).
     #[arg(long)]
     available_now: bool,
@@ -188,6 +199,7 @@ fn run(cli: Cli) -> Result<()> {
                 speed: a.speed,
                 checkpoint: a.checkpoint,
                 sink: a.sink,
+                kafka_props: a.property,
                 available_now: a.available_now,
                 follow: a.follow,
                 looping: a.looping,

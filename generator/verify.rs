@@ -89,7 +89,7 @@ struct Row {
 pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
     let manifest = Manifest::read(dir)?;
     let mut p = Problems(Vec::new());
-    for (name, f) in &manifest.files {
+    for (name, f) in manifest.files.iter().chain(&manifest.tools) {
         let path = dir.join(name);
         let sha = sha256_file(&path)?;
         p.check(sha == f.sha256, || format!("{name}: sha256 {sha} differs from the manifest's {}", f.sha256));

@@ -10,7 +10,10 @@
 //! batch's output is published; after publishing, the pending state becomes
 //! the committed state. A run that finds a pending batch first publishes
 //! exactly that batch again (same offsets, so the same file and bytes), then
-//! commits it.
+//! commits it. A streaming sink (Kafka) sends records as they are written, so
+//! its batch is recorded as pending, with the sink's marks and no end, when it
+//! *opens*; a resume asks the sink which of its records arrived and sends the
+//! rest (see [`super::sink::Sink::resume`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -53,14 +56,20 @@ pub struct Checkpoint {
 }
 
 /// A batch whose output may exist but is not committed yet.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Pending {
-    /// Global offsets `[from, to)`.
+    /// Global offsets `[from, to)`. `to` is `None` for a batch of a streaming
+    /// sink (Kafka), recorded when the batch opened: its records go out as
+    /// they are written, so its end is found on resume from what the sink holds.
     pub from: u64,
-    pub to: u64,
+    pub to: Option<u64>,
     /// The state to commit once it is published.
     pub position_ms: i64,
     pub wall_ms: i64,
+    /// Where the sink stood when the batch opened (Kafka: each partition's
+    /// end offset), so a resume looks for the batch's records only past it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marks: Option<Vec<i64>>,
 }
 
 /// The checkpoint directory, locked for this process.
@@ -164,7 +173,13 @@ mod tests {
             wall_ms: 1_900_000_000_000,
             events_emitted: 42,
             lap: 0,
-            pending: Some(Pending { from: 42, to: 50, position_ms: 1_704_067_300_000, wall_ms: 1_900_000_000_500 }),
+            pending: Some(Pending {
+                from: 42,
+                to: Some(50),
+                position_ms: 1_704_067_300_000,
+                wall_ms: 1_900_000_000_500,
+                marks: Some(vec![3, 0, 7]),
+            }),
             position: String::new(),
             wall: String::new(),
         }

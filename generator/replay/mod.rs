@@ -2,7 +2,8 @@
 //! once into files (or at least once to stdout), resumable from a checkpoint.
 //!
 //! `simkit replay DATASET [--start-day N] [--speed X] [--checkpoint DIR]
-//! [--sink stdout|dir:PATH] [--available-now | --follow] [--loop]
+//! [--sink stdout|dir:PATH|kafka://HOST:PORT/TOPIC [-X KEY=VALUE]...]
+//! [--available-now | --follow] [--loop]
 //! [--catch-up-to RFC3339] [--quiet]`
 //!
 //! Semantics (time arithmetic in [`schedule`], the record format in
@@ -32,12 +33,16 @@
 //! - Delivery: micro-batches are published in offset order; for `dir:` sinks
 //!   a batch is recorded as pending in the checkpoint before its file appears
 //!   and committed after, so a killed run's successor republishes exactly
-//!   that batch: every event lands in exactly one file. stdout is at least once.
+//!   that batch: every event lands in exactly one file. A `kafka://` batch is
+//!   recorded as pending when it opens (its records go out as they are
+//!   written); a successor sends the ones the topic lacks ([`kafka`]).
+//!   stdout is at least once.
 //! - Every error (not a dataset, a checkpoint of another dataset or sink, a
 //!   sink that cannot be written, an invalid option) is an [`Error`]: exit 2.
 
 pub mod checkpoint;
 pub mod event_id;
+pub mod kafka;
 pub mod numfmt;
 pub mod pipeline;
 pub mod record;
@@ -81,8 +86,10 @@ pub struct Options {
     /// Simulated ms per wall-clock ms (> 0).
     pub speed: f64,
     pub checkpoint: Option<PathBuf>,
-    /// `stdout` or `dir:PATH`.
+    /// `stdout`, `dir:PATH` or `kafka://HOST:PORT/TOPIC`.
     pub sink: String,
+    /// `-X` librdkafka properties (Kafka sinks only).
+    pub kafka_props: Vec<(String, String)>,
     pub available_now: bool,
     pub follow: bool,
     pub looping: bool,
@@ -101,6 +108,7 @@ impl Default for Options {
             speed: 1.0,
             checkpoint: None,
             sink: "stdout".into(),
+            kafka_props: Vec::new(),
             available_now: false,
             follow: false,
             looping: false,
@@ -176,16 +184,30 @@ impl Ledger {
         }
     }
 
+    /// Records a streaming sink's batch as pending when it opens at the
+    /// committed offset, with the sink's `marks`, no end, and the state
+    /// `(pos, wall)` it will commit.
+    fn open_batch(&mut self, marks: Option<Vec<i64>>, pos: i64, wall: i64) -> Result<()> {
+        if self.store.is_none() {
+            return Ok(());
+        }
+        let from = self.ckpt.events_emitted;
+        self.ckpt.pending = Some(Pending { from, to: None, position_ms: pos, wall_ms: wall, marks });
+        self.save()
+    }
+
     /// Publishes the finished batch `[ckpt.events_emitted, to)` and commits
-    /// `(pos, wall, to)`, recording it as pending first for exactly-once sinks.
+    /// `(pos, wall, to)`, recording it as pending first for exactly-once
+    /// sinks (unless it was recorded when it opened).
     fn commit_batch(&mut self, publish: Publish, to: u64, pos: i64, wall: i64) -> Result<()> {
-        if self.exactly_once && self.store.is_some() {
+        let opened = self.ckpt.pending.as_ref().is_some_and(|p| p.to.is_none());
+        if self.exactly_once && self.store.is_some() && !opened {
             let from = self.ckpt.events_emitted;
-            self.ckpt.pending = Some(Pending { from, to, position_ms: pos, wall_ms: wall });
+            self.ckpt.pending = Some(Pending { from, to: Some(to), position_ms: pos, wall_ms: wall, marks: None });
             self.save()?;
-            if let Some(ms) = publish_delay_ms() {
-                std::thread::sleep(std::time::Duration::from_millis(ms));
-            }
+        }
+        if let (Some(ms), true) = (publish_delay_ms(), self.exactly_once && self.store.is_some()) {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
         }
         publish.run()?;
         self.commit_state(to, pos, wall)
@@ -219,19 +241,24 @@ impl Replay<'_> {
     /// Emits `[emitted, to)` in micro-batches ending at `cuts` (and `to`),
     /// each committed with `(pos, wall)`. While one batch is published and
     /// committed (fsync, rename, checkpoint) on a second thread, the next one
-    /// is already being written. Returns the offset reached (< `to` if stopped).
+    /// is already being written. A streaming sink's batches are opened and
+    /// committed in turn on this thread (its records are out as they are
+    /// written). Returns the offset reached (< `to` if stopped).
     fn emit_bulk(&mut self, to: u64, cuts: &[u64], pos: i64, wall: i64) -> Result<u64> {
         let from = self.ledger.ckpt.events_emitted;
         if from >= to {
             return Ok(from);
         }
-        let (sink, ledger, stop) = (&mut self.sink, &mut self.ledger, self.stop);
+        let streams = self.sink.streams();
+        let (sink, stop) = (&mut self.sink, self.stop);
+        let ledger = std::sync::Mutex::new(&mut self.ledger);
+        let lock = || ledger.lock().map_err(|_| Error("replay: the committing thread panicked".into()));
         let (events, encoder, tl, threads) = (&self.events, &self.encoder, &self.tl, self.threads);
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = sync_channel::<(Publish, u64)>(1);
             let committer = scope.spawn(move || -> Result<()> {
                 for (publish, end) in rx {
-                    ledger.commit_batch(publish, end, pos, wall)?;
+                    lock()?.commit_batch(publish, end, pos, wall)?;
                 }
                 Ok(())
             });
@@ -240,6 +267,10 @@ impl Replay<'_> {
             let encoded = bulk(events, encoder, tl, from, to, cuts, threads, |end, bytes| {
                 if !open {
                     sink.begin(batch_from)?;
+                    if streams {
+                        let marks = sink.marks()?;
+                        lock()?.open_batch(marks, pos, wall)?;
+                    }
                     open = true;
                 }
                 sink.write(bytes)?;
@@ -247,7 +278,9 @@ impl Replay<'_> {
                     let publish = sink.finish(end)?;
                     open = false;
                     batch_from = end;
-                    if tx.send((publish, end)).is_err() {
+                    if streams {
+                        lock()?.commit_batch(publish, end, pos, wall)?;
+                    } else if tx.send((publish, end)).is_err() {
                         return Ok(false); // the committer failed: its error is reported below
                     }
                     if stop.load(Ordering::Relaxed) {
@@ -292,6 +325,10 @@ impl Replay<'_> {
                 }
                 if batch.is_none() {
                     self.sink.begin(o)?;
+                    if self.sink.streams() {
+                        let marks = self.sink.marks()?;
+                        self.ledger.open_batch(marks, pos, now)?;
+                    }
                     batch = Some((now, 0));
                 }
                 cursor.encode(o, &mut buf)?;
@@ -439,13 +476,13 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
                 spec.describe()
             )));
         }
-        if c.pending.is_some_and(|p| p.from != c.events_emitted || p.to < p.from) {
+        if c.pending.as_ref().is_some_and(|p| p.from != c.events_emitted || p.to.is_some_and(|to| to < p.from)) {
             return Err(Error(format!("{}: inconsistent pending batch", s.path().display())));
         }
     }
     let sink = match sink {
         Some(s) => s,
-        None => spec.open()?,
+        None => spec.open(&opts.kafka_props, &manifest.fingerprint)?,
     };
     let first_run = existing.is_none();
     let ckpt = existing.unwrap_or_else(|| Checkpoint {
@@ -478,9 +515,14 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
     let from = r.ledger.ckpt.events_emitted;
 
     // 1. A batch that was being published when the last run stopped: exactly that batch again.
-    if let Some(p) = r.ledger.ckpt.pending {
-        r.status.note(&format!("republishing the pending batch [{}, {})", p.from, p.to));
-        r.emit_bulk(p.to, &[p.to], p.position_ms, p.wall_ms)?;
+    if let Some(p) = r.ledger.ckpt.pending.clone() {
+        let to = r.sink.resume(&p)?;
+        r.status.note(&format!("republishing the pending batch [{}, {to})", p.from));
+        if to > p.from {
+            r.emit_bulk(to, &[to], p.position_ms, p.wall_ms)?;
+        } else {
+            r.ledger.commit_state(p.from, p.position_ms, p.wall_ms)?;
+        }
     }
 
     // 2. What is due now: catch-up on a first run, else the advance since the checkpoint.

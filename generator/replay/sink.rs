@@ -15,12 +15,15 @@
 //!   exactly one file whenever the process dies. A lock file
 //!   (`.simkit-replay.lock`) keeps a second replay out; leftover `.tmp` files
 //!   of a killed run are removed on start. Readers should ignore dot files.
+//! - `kafka://host:port/topic`: see [`super::kafka`]; records go out as they
+//!   are written (a *streaming* sink) and `finish` waits for their acknowledgements.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::checkpoint::{lock_file, sync_dir};
+use super::checkpoint::{lock_file, sync_dir, Pending};
+use super::kafka::{KafkaSink, KafkaSpec};
 use crate::error::{Context, Error, Result};
 
 /// A parsed `--sink`.
@@ -28,6 +31,7 @@ use crate::error::{Context, Error, Result};
 pub enum SinkSpec {
     Stdout,
     Dir(PathBuf),
+    Kafka(KafkaSpec),
 }
 
 impl SinkSpec {
@@ -35,24 +39,33 @@ impl SinkSpec {
         if s == "stdout" || s == "-" {
             return Ok(SinkSpec::Stdout);
         }
+        if let Some(kafka) = KafkaSpec::parse(s) {
+            return kafka.map(SinkSpec::Kafka);
+        }
         match s.strip_prefix("dir:") {
             Some(p) if !p.is_empty() => Ok(SinkSpec::Dir(PathBuf::from(p))),
-            _ => Err(Error(format!("--sink {s}: expected `stdout` or `dir:PATH`"))),
+            _ => Err(Error(format!("--sink {s}: expected `stdout`, `dir:PATH` or `kafka://HOST:PORT/TOPIC`"))),
         }
     }
 
-    /// The sink as recorded in a checkpoint: `stdout` or `dir:<absolute path>`.
+    /// The sink as recorded in a checkpoint: `stdout`, `dir:<absolute path>` or the Kafka address.
     pub fn describe(&self) -> String {
         match self {
             SinkSpec::Stdout => "stdout".into(),
             SinkSpec::Dir(p) => {
                 format!("dir:{}", std::path::absolute(p).unwrap_or_else(|_| p.clone()).display())
             }
+            SinkSpec::Kafka(k) => k.describe(),
         }
     }
 
-    pub fn open(&self) -> Result<Box<dyn Sink>> {
+    /// Opens the sink; `props` are `-X` properties (Kafka only), `fingerprint` the dataset's.
+    pub fn open(&self, props: &[(String, String)], fingerprint: &str) -> Result<Box<dyn Sink>> {
+        if !props.is_empty() && !matches!(self, SinkSpec::Kafka(_)) {
+            return Err(Error(format!("-X {}: properties apply to kafka:// sinks only", props[0].0)));
+        }
         match self {
+            SinkSpec::Kafka(k) => Ok(Box::new(KafkaSink::open(k, props, fingerprint)?)),
             SinkSpec::Stdout => Ok(Box::new(StdoutSink { out: BufWriter::with_capacity(1 << 20, std::io::stdout()) })),
             SinkSpec::Dir(p) => Ok(Box::new(DirSink::open(p)?)),
         }
@@ -63,6 +76,22 @@ pub trait Sink {
     /// Whether publishing is atomic and repeatable, so that a checkpoint's
     /// pending batch gives exactly-once output.
     fn exactly_once(&self) -> bool;
+    /// Whether records go out as they are written (Kafka): then a batch is
+    /// recorded as pending when it opens, with [`Sink::marks`], and `finish`
+    /// returns only once the batch is durably out.
+    fn streams(&self) -> bool {
+        false
+    }
+    /// A streaming sink's position, recorded with a batch that opens (after `begin`).
+    fn marks(&mut self) -> Result<Option<Vec<i64>>> {
+        Ok(None)
+    }
+    /// Before a pending batch is published again: returns the end of the
+    /// batch to redo (a streaming sink also learns which records arrived, to
+    /// skip them).
+    fn resume(&mut self, pending: &Pending) -> Result<u64> {
+        pending.to.ok_or_else(|| Error("replay: the checkpoint's pending batch has no end".into()))
+    }
     /// Starts a batch at global offset `from`.
     fn begin(&mut self, from: u64) -> Result<()>;
     fn write(&mut self, bytes: &[u8]) -> Result<()>;
@@ -206,7 +235,8 @@ mod tests {
     fn parses_sinks() {
         assert_eq!(SinkSpec::parse("stdout").unwrap(), SinkSpec::Stdout);
         assert_eq!(SinkSpec::parse("dir:out/ev").unwrap(), SinkSpec::Dir("out/ev".into()));
-        for bad in ["dir:", "kafka://x:9092/t", "files", ""] {
+        assert!(matches!(SinkSpec::parse("kafka://x:9092/t").unwrap(), SinkSpec::Kafka(_)));
+        for bad in ["dir:", "kafka://x/t", "files", ""] {
             assert!(SinkSpec::parse(bad).is_err(), "{bad}");
         }
     }

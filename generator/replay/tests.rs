@@ -367,7 +367,8 @@ fn a_pending_batch_is_published_again_identically() {
     {
         let store = Store::open(&tmp.path().join("ckpt")).unwrap();
         let mut c = store.load().unwrap().unwrap();
-        c.pending = Some(Pending { from: 0, to: s.to, position_ms: c.position_ms, wall_ms: c.wall_ms });
+        c.pending =
+            Some(Pending { from: 0, to: Some(s.to), position_ms: c.position_ms, wall_ms: c.wall_ms, marks: None });
         c.events_emitted = 0;
         c.position_ms = 0;
         store.store(&c).unwrap();

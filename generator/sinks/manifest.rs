@@ -2,8 +2,11 @@
 //! hash, seed, simkit version, row counts per table and per event type, each
 //! location's road source (with the extract's sha256), and the size and
 //! sha256 of every file. It holds no wall-clock time, so it is as
-//! reproducible as the data. The dataset fingerprint (over all file hashes)
-//! identifies a dataset for replay checkpoints and event ids.
+//! reproducible as the data. The dataset fingerprint (over the scenario hash
+//! and the data files' hashes) identifies a dataset for replay checkpoints and
+//! event ids. Tools shipped beside the data (`replay_source.py`) are hashed
+//! too, under `tools`, but stay out of the fingerprint: a newer script must
+//! not change the event ids of the same data.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -24,6 +27,9 @@ pub struct Manifest {
     pub tables: BTreeMap<String, u64>,
     pub event_types: BTreeMap<String, u64>,
     pub files: BTreeMap<String, FileInfo>,
+    /// Non-data files shipped with the dataset (not in the fingerprint).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tools: BTreeMap<String, FileInfo>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -98,6 +104,14 @@ impl Manifest {
             self.files.insert(name, FileInfo { bytes, sha256: sha256_file(&path)? });
         }
         self.fingerprint = self.compute_fingerprint();
+        Ok(())
+    }
+
+    /// Records size and hash of a tool file `name` in `dir`.
+    pub fn add_tool(&mut self, dir: &Path, name: &str) -> Result<()> {
+        let path = dir.join(name);
+        let bytes = std::fs::metadata(&path).context(|| path.display().to_string())?.len();
+        self.tools.insert(name.to_string(), FileInfo { bytes, sha256: sha256_file(&path)? });
         Ok(())
     }
 

