@@ -9,6 +9,21 @@ use clap::{Args, Parser, Subcommand};
 use simkit::error::{Error, Result, EXIT_ERROR};
 use simkit::{generate, report, verify};
 
+/// glibc's malloc gives blocks above its mmap threshold back to the kernel
+/// on free and trims the heap eagerly, so every row group's large buffers
+/// were faulted in afresh. Keeping them (blocks up to 32 MiB from the heap,
+/// trimming only above 256 MiB) halves the page faults of a canonical run
+/// (90k -> 40k) and its system time, for ~10 MB more peak memory (measured;
+/// mimalloc gave the same speed at +120 MB).
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    }
+}
+
 #[derive(Parser)]
 #[command(name = "simkit", version, about = "Deterministic synthetic event datasets: generate, verify, replay")]
 struct Cli {
@@ -213,6 +228,7 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -242,6 +242,13 @@ mod tests {
     }
 
     #[test]
+    fn properties_need_a_kafka_sink() {
+        let props = [("acks".to_string(), "all".to_string())];
+        let err = SinkSpec::Stdout.open(&props, "ab").err().expect("refused");
+        assert!(err.0.contains("-X acks") && err.0.contains("kafka://"), "{err}");
+    }
+
+    #[test]
     fn dir_sink_publishes_atomically_and_cleans_up() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(".events-000000000007.jsonl.tmp"), "stale").unwrap();

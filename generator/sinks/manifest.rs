@@ -90,21 +90,10 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 impl Manifest {
-    /// Records size and hash of every `.parquet` file in `dir`, and the fingerprint.
-    pub fn add_files(&mut self, dir: &Path) -> Result<()> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .context(|| dir.display().to_string())?
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
-            .filter(|n| n.ends_with(".parquet"))
-            .collect();
-        names.sort();
-        for name in names {
-            let path = dir.join(&name);
-            let bytes = std::fs::metadata(&path).context(|| path.display().to_string())?.len();
-            self.files.insert(name, FileInfo { bytes, sha256: sha256_file(&path)? });
-        }
+    /// Records the data files (name, size and hash) and the fingerprint over them.
+    pub fn set_files(&mut self, files: impl IntoIterator<Item = (String, FileInfo)>) {
+        self.files = files.into_iter().collect();
         self.fingerprint = self.compute_fingerprint();
-        Ok(())
     }
 
     /// Records size and hash of a tool file `name` in `dir`.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Context, Error, Result};
 use crate::events::{events_schema, orders_schema, Dataset};
-use manifest::Manifest;
+use manifest::{FileInfo, Manifest};
 
 /// A directory being written; dropped without [`OutputDir::commit`] it disappears.
 pub struct OutputDir {
@@ -67,24 +67,47 @@ pub const REPLAY_SOURCE: &str = "replay_source.py";
 const REPLAY_SOURCE_PY: &str = include_str!("../replay/replay_source.py");
 
 /// Writes every table, the Spark replay source and the manifest into `dir`.
-pub fn write_dataset(dir: &Path, ds: &Dataset, mut manifest: Manifest, on_table: &dyn Fn(&str)) -> Result<Manifest> {
+/// The events table is written while the small tables are: their encoding
+/// fills the gaps of the events' pipeline.
+pub fn write_dataset(
+    dir: &Path,
+    ds: &Dataset,
+    mut manifest: Manifest,
+    on_table: &(dyn Fn(&str) + Sync),
+) -> Result<Manifest> {
     let enc = parquet::Encoding { row_group_rows: ds.scenario.row_group_rows, zstd_level: ds.scenario.zstd_level };
-    parquet::write_table(&dir.join("events.parquet"), events_schema(), ds.sim.events.len(), enc, &["order_id"], |r| {
-        ds.events_batch(r)
-    })?;
-    on_table("events");
-    parquet::write_table(&dir.join("orders.parquet"), orders_schema(), ds.sim.orders.len(), enc, &["order_id"], |r| {
-        ds.orders_batch(r)
-    })?;
-    on_table("orders");
-    for name in DIMENSION_TABLES {
-        let batch = dims::table(name, ds);
-        parquet::write_table(&dir.join(format!("{name}.parquet")), batch.schema(), batch.num_rows(), enc, &[], |r| {
-            batch.slice(r.start, r.len())
-        })?;
+    let table = |name: &str, write: &dyn Fn(&Path) -> Result<FileInfo>| -> Result<(String, FileInfo)> {
+        let file = format!("{name}.parquet");
+        let info = write(&dir.join(&file))?;
         on_table(name);
-    }
-    manifest.add_files(dir)?;
+        Ok((file, info))
+    };
+    let (events, others) = rayon::join(
+        || {
+            table("events", &|p| {
+                parquet::write_table(p, events_schema(), ds.sim.events.len(), enc, &["order_id"], |r| {
+                    ds.events_batch(r)
+                })
+            })
+        },
+        || -> Result<Vec<(String, FileInfo)>> {
+            let orders = table("orders", &|p| {
+                parquet::write_table(p, orders_schema(), ds.sim.orders.len(), enc, &["order_id"], |r| {
+                    ds.orders_batch(r)
+                })
+            })?;
+            let dims = DIMENSION_TABLES.iter().map(|&name| {
+                let batch = dims::table(name, ds);
+                table(name, &|p| {
+                    parquet::write_table(p, batch.schema(), batch.num_rows(), enc, &[], |r| {
+                        batch.slice(r.start, r.len())
+                    })
+                })
+            });
+            std::iter::once(Ok(orders)).chain(dims).collect()
+        },
+    );
+    manifest.set_files(std::iter::once(events?).chain(others?));
     let script = dir.join(REPLAY_SOURCE);
     std::fs::write(&script, REPLAY_SOURCE_PY).context(|| format!("{}: cannot write", script.display()))?;
     manifest.add_tool(dir, REPLAY_SOURCE)?;

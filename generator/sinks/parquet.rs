@@ -2,7 +2,8 @@
 //! range-to-batch function. Row groups are built and encoded in parallel
 //! (rayon), then appended to the file strictly in order, so the bytes do not
 //! depend on the thread count. Memory stays bounded by encoding a window of
-//! row groups at a time.
+//! row groups at a time. The file's sha256 is computed from the bytes as they
+//! are appended, so it never has to be read back.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -16,8 +17,11 @@ use parquet::arrow::ArrowSchemaConverter;
 use parquet::basic::{Compression, Encoding as ParquetEncoding, LogicalType, Type as PhysicalType, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 
+use super::manifest::FileInfo;
 use crate::error::{Context, Result};
+use crate::scenario::hex;
 
 /// How a table is encoded.
 #[derive(Clone, Copy, Debug)]
@@ -36,6 +40,7 @@ fn properties(schema: &SchemaRef, enc: Encoding, plain: &[&str]) -> Result<Write
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_write_batch_size(8192)
         .set_max_row_group_row_count(Some(enc.row_group_rows.max(1)));
     let descr = ArrowSchemaConverter::new().convert(schema).context(|| "parquet schema".to_string())?;
     for col in descr.columns() {
@@ -54,7 +59,28 @@ fn properties(schema: &SchemaRef, enc: Encoding, plain: &[&str]) -> Result<Write
     Ok(b.build())
 }
 
-/// Writes `rows` rows to `path`, calling `batch(range)` once per row group.
+/// A writer that hashes and counts what passes through it.
+struct Hashing<W> {
+    inner: W,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes `rows` rows to `path`, calling `batch(range)` once per row group;
+/// returns the file's size and sha256.
 pub fn write_table<F>(
     path: &Path,
     schema: SchemaRef,
@@ -62,14 +88,14 @@ pub fn write_table<F>(
     enc: Encoding,
     plain: &[&str],
     batch: F,
-) -> Result<()>
+) -> Result<FileInfo>
 where
     F: Fn(Range<usize>) -> RecordBatch + Sync,
 {
     let name = || path.display().to_string();
     let file = File::create(path).context(name)?;
-    let writer = ArrowWriter::try_new(BufWriter::new(file), schema.clone(), Some(properties(&schema, enc, plain)?))
-        .context(name)?;
+    let hashing = Hashing { inner: BufWriter::with_capacity(1 << 20, file), hash: Sha256::new(), bytes: 0 };
+    let writer = ArrowWriter::try_new(hashing, schema.clone(), Some(properties(&schema, enc, plain)?)).context(name)?;
     let (mut file_writer, factory) = writer.into_serialized_writer().context(name)?;
     let step = enc.row_group_rows.max(1);
     let groups: Vec<Range<usize>> = (0..rows).step_by(step).map(|s| s..(s + step).min(rows)).collect();
@@ -102,8 +128,8 @@ where
             row_group.close().context(name)?;
         }
     }
-    let mut inner = file_writer.into_inner().context(name)?;
-    inner.flush().context(name)?;
-    inner.into_inner().map_err(|e| e.into_error()).context(name)?.sync_all().context(name)?;
-    Ok(())
+    let mut hashing = file_writer.into_inner().context(name)?;
+    hashing.flush().context(name)?;
+    hashing.inner.into_inner().map_err(|e| e.into_error()).context(name)?.sync_all().context(name)?;
+    Ok(FileInfo { bytes: hashing.bytes, sha256: hex(&hashing.hash.finalize()) })
 }
