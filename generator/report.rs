@@ -37,8 +37,8 @@ pub fn generate_summary(s: &Summary) -> String {
     }
     let (orders, events) = (m.tables["orders"], m.tables["events"]);
     let _ = writeln!(out, "{:<10} {:>9} {:>11}", "total", orders, events);
-    let total: u64 = m.files.values().map(|f| f.bytes).sum();
-    for (name, f) in &m.files {
+    let total: u64 = m.files.values().chain(m.tools.values()).map(|f| f.bytes).sum();
+    for (name, f) in m.files.iter().chain(&m.tools) {
         let _ = writeln!(out, "  {name:<24} {:>10}", size(f.bytes));
     }
     let _ = writeln!(out, "  {:<24} {:>10}", "all files", size(total));
