@@ -96,12 +96,10 @@ impl Manifest {
         self.fingerprint = self.compute_fingerprint();
     }
 
-    /// Records size and hash of a tool file `name` in `dir`.
-    pub fn add_tool(&mut self, dir: &Path, name: &str) -> Result<()> {
-        let path = dir.join(name);
-        let bytes = std::fs::metadata(&path).context(|| path.display().to_string())?.len();
-        self.tools.insert(name.to_string(), FileInfo { bytes, sha256: sha256_file(&path)? });
-        Ok(())
+    /// Records size and hash of a tool file `name` with content `content`.
+    pub fn add_tool(&mut self, name: &str, content: &[u8]) {
+        let info = FileInfo { bytes: content.len() as u64, sha256: hex(&Sha256::digest(content)) };
+        self.tools.insert(name.to_string(), info);
     }
 
     /// sha256 over the scenario hash and every file's name and hash.

@@ -110,7 +110,7 @@ pub fn write_dataset(
     manifest.set_files(std::iter::once(events?).chain(others?));
     let script = dir.join(REPLAY_SOURCE);
     std::fs::write(&script, REPLAY_SOURCE_PY).context(|| format!("{}: cannot write", script.display()))?;
-    manifest.add_tool(dir, REPLAY_SOURCE)?;
+    manifest.add_tool(REPLAY_SOURCE, REPLAY_SOURCE_PY.as_bytes());
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error(format!("manifest: {e}")))?;
     std::fs::write(dir.join("manifest.json"), json + "\n")
         .context(|| format!("{}: cannot write the manifest", dir.display()))?;
