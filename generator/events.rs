@@ -16,16 +16,15 @@ use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, Fields, Int8Type, Schema, SchemaRef, TimeUnit};
 use rayon::prelude::*;
 
-use crate::ids::id_value;
-use crate::lifecycles::{Simulation, CREATED, DELIVERED, EVENT_TYPES, PICKED_UP, PING};
+use crate::lifecycles::{event_order, Simulation, CREATED, DELIVERED, EVENT_TYPES, PICKED_UP, PING};
 use crate::roads::DeliveryArea;
 use crate::scenario::kitchen::KitchenScenario;
 
 /// Sorts events by (ts, order id, sequence): the events stage's entry point.
 pub fn sort_events(sim: &mut Simulation) {
-    let ids: Vec<u64> = sim.orders.iter().map(|o| id_value(&o.id)).collect();
-    // Keys are unique (an order's sequences are distinct), so an unstable sort is deterministic.
-    sim.events.par_sort_unstable_by_key(|e| (e.ts_ms, ids[e.order as usize], e.sequence));
+    let Simulation { events, orders, .. } = sim;
+    // Keys are unique, so an unstable sort is deterministic.
+    events.par_sort_unstable_by(|a, b| event_order(orders, a, b));
 }
 
 /// A finished simulation with what is needed to render its rows.
@@ -152,8 +151,12 @@ impl Dataset<'_> {
         let mut item_name = StringBuilder::new();
         // route: list<struct<lat, lon>>
         let (mut route_offsets, mut route_valid) = (vec![0i32], Vec::with_capacity(n));
-        let (mut route_lat, mut route_lon) = (Vec::new(), Vec::new());
-        let mut path = Vec::new();
+        let route_points: usize = ev
+            .iter()
+            .filter(|e| e.kind == PICKED_UP)
+            .map(|e| self.area_of(e.order).route_points(orders[e.order as usize].customer_node))
+            .sum();
+        let (mut route_lat, mut route_lon) = (Vec::with_capacity(route_points), Vec::with_capacity(route_points));
 
         for e in ev {
             let o = &orders[e.order as usize];
@@ -181,10 +184,7 @@ impl Dataset<'_> {
 
             let pickup = e.kind == PICKED_UP;
             if pickup {
-                self.area_of(e.order).for_each_route_point(o.customer_node, &mut path, |p, _| {
-                    route_lat.push(p[0] as f32);
-                    route_lon.push(p[1] as f32);
-                });
+                self.area_of(e.order).append_route_f32(o.customer_node, &mut route_lat, &mut route_lon);
             }
             route_offsets.push(route_lat.len() as i32);
             route_valid.push(pickup);

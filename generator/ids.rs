@@ -51,11 +51,6 @@ pub fn order_id(number: u64, key: u64) -> [u8; 6] {
     out
 }
 
-/// The numeric value of an id: ids compare in the same order as their strings.
-pub fn id_value(id: &[u8; 6]) -> u64 {
-    id.iter().fold(0, |acc, c| acc * 36 + ALPHABET.iter().position(|a| a == c).unwrap_or(0) as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,14 +70,5 @@ mod tests {
         }
         assert_ne!(order_id(5, 42), order_id(5, 43));
         assert_eq!(order_id(5, 42), order_id(5, 42));
-    }
-
-    #[test]
-    fn value_order_is_string_order() {
-        let a = order_id(1, 9);
-        let b = order_id(2, 9);
-        assert_eq!(a.cmp(&b), id_value(&a).cmp(&id_value(&b)));
-        assert_eq!(id_value(b"000010"), 36);
-        assert_eq!(id_value(b"ZZZZZZ"), ID_SPACE - 1);
     }
 }

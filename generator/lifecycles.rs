@@ -4,13 +4,14 @@
 //! concatenated in partition order, so the output does not depend on threads.
 //! The entry point is [`simulate`].
 
+use std::cmp::Ordering;
+
 use rand::Rng;
 use rayon::prelude::*;
 
 use crate::demand::arrivals;
 use crate::error::{Error, Result};
 use crate::ids::{order_id, sequence_number, MAX_PARTITIONS, PER_PARTITION};
-use crate::roads::area::Route;
 use crate::roads::DeliveryArea;
 use crate::scenario::kitchen::{KitchenScenario, Location};
 use crate::seed::{key, stream, Purpose, SimRng};
@@ -74,11 +75,19 @@ pub struct Event {
     pub progress_pct: f32,
 }
 
+/// The order of the events table: by time, then order id, then sequence.
+/// Keys are unique (an order's sequence numbers are distinct).
+pub fn event_order(orders: &[Order], a: &Event, b: &Event) -> Ordering {
+    a.ts_ms
+        .cmp(&b.ts_ms)
+        .then_with(|| (&orders[a.order as usize].id, a.sequence).cmp(&(&orders[b.order as usize].id, b.sequence)))
+}
+
 #[derive(Default)]
 pub struct Simulation {
     pub orders: Vec<Order>,
     pub lines: Vec<Line>,
-    /// In partition order; the events stage sorts them.
+    /// In partition order; the events stage sorts them by [`event_order`].
     pub events: Vec<Event>,
 }
 
@@ -187,8 +196,7 @@ impl Model<'_> {
 
             let customer_node = area.nodes[customer_rng.random_range(0..area.nodes.len())];
             let house_number = customer_rng.random_range(1..=2999);
-            area.route_into(customer_node, &mut scratch.path, &mut scratch.route);
-            let route = &scratch.route;
+            let route_length_m = area.route_length_m(customer_node);
 
             let lc = &scn.lifecycle;
             let started = t0 + minutes_to_ms(lc.steps[0].sample(&mut life_rng));
@@ -201,7 +209,7 @@ impl Model<'_> {
             let arrived = from + ((to - from) as f64 * fraction).round() as i64;
             let arrived = arrived.min(pickup);
 
-            let drive_s = route.length_m() / scn.speed_mps;
+            let drive_s = route_length_m / scn.speed_mps;
             let delivered = pickup + (drive_s * 1000.0).round() as i64;
             let interval = scn.ping_interval_s as f64;
             let count = ((drive_s / interval).floor() as u64).max(1);
@@ -216,17 +224,24 @@ impl Model<'_> {
                 ev(arrived, ARRIVED),
                 ev(pickup, PICKED_UP),
             ]);
-            for k in 1..count {
+            // Pings at fractions k / count of the route, found by one walk
+            // from the customer back towards the kitchen (so descending).
+            let distances = &mut scratch.distances;
+            distances.clear();
+            distances.extend((1..count).rev().map(|k| (k as f64 / count as f64) * route_length_m));
+            let first_ping = events.len();
+            events.resize(first_ping + distances.len(), ev(0, PING));
+            area.points_along(customer_node, distances, |i, p| {
+                let k = count - 1 - i as u64;
                 let fraction = k as f64 / count as f64;
-                let p = route.point_at(fraction);
-                events.push(Event {
+                events[first_ping + k as usize - 1] = Event {
                     lat: p[0] as f32,
                     lon: p[1] as f32,
                     progress_pct: (fraction * 100.0) as f32,
                     ..ev(pickup + (k as f64 * interval * 1000.0) as i64, PING)
-                });
-            }
-            let end = route.points[route.points.len() - 1];
+                };
+            });
+            let end = area.graph.point(customer_node);
             events.push(Event { lat: end[0] as f32, lon: end[1] as f32, ..ev(delivered, DELIVERED) });
             // Sequence follows time (driver_arrived may precede the kitchen steps);
             // ties keep lifecycle order.
@@ -247,7 +262,7 @@ impl Model<'_> {
                 brands,
                 brand_count,
                 total_cents,
-                route_length_m: route.length_m(),
+                route_length_m,
                 drive_s,
                 pings: (count - 1) as u16,
             });
@@ -315,8 +330,7 @@ impl Model<'_> {
 /// Buffers reused across the orders of a partition (no per-order allocation).
 #[derive(Default)]
 struct Scratch {
-    path: Vec<u32>,
-    route: Route,
+    distances: Vec<f64>,
     events: Vec<Event>,
     pool: Vec<(i8, f64)>,
     menu: Vec<u16>,

@@ -50,16 +50,28 @@ fn sf_north_delivery_area_and_routes() {
     // (before restricting to the strongly connected part the kitchen can use).
     assert!((8000..=9006).contains(&area.nodes.len()), "{} nodes", area.nodes.len());
     assert!(area.kitchen_snap_m < 200.0, "snap {}", area.kitchen_snap_m);
-    let (mut path_buf, mut route) = (Vec::new(), simkit::roads::area::Route::default());
+    let (mut path, mut lat, mut lon) = (Vec::new(), Vec::new(), Vec::new());
     for &n in area.nodes.iter().step_by(97) {
-        area.route_into(n, &mut path_buf, &mut route);
-        assert_eq!(route.points[0], spec.kitchen);
-        assert_eq!(*route.points.last().unwrap(), area.graph.point(n));
-        // Consecutive points are joined by real (directed) edges.
-        for w in path_buf.windows(2) {
-            assert!(area.graph.graph.find_edge(NodeIndex::new(w[0] as usize), NodeIndex::new(w[1] as usize)).is_some());
+        area.tree.path_into(n, &mut path);
+        lat.clear();
+        lon.clear();
+        area.append_route_f32(n, &mut lat, &mut lon);
+        // The kitchen, then every node of the tree path, in order.
+        assert_eq!(lat.len(), path.len() + 1);
+        assert_eq!([lat[0], lon[0]], spec.kitchen.map(|c| c as f32));
+        for (i, &v) in path.iter().enumerate() {
+            assert_eq!([lat[i + 1], lon[i + 1]], area.graph.point(v).map(|c| c as f32));
         }
-        assert!((route.length_m() - area.route_length_m(n)).abs() < 1e-6);
+        // Consecutive nodes are joined by real (directed) edges, whose lengths add up to the route's.
+        let mut length = area.kitchen_snap_m;
+        for w in path.windows(2) {
+            let (a, b) = (NodeIndex::new(w[0] as usize), NodeIndex::new(w[1] as usize));
+            let shortest =
+                area.graph.graph.edges_connecting(a, b).map(|e| e.weight().length_m).fold(f64::INFINITY, f64::min);
+            assert!(shortest.is_finite(), "no directed edge joins consecutive route nodes");
+            length += shortest;
+        }
+        assert!((length - area.route_length_m(n)).abs() < 1e-6);
     }
     // Customer addresses use real street names.
     let named = area.nodes.iter().filter(|&&n| area.graph.street_name(n).is_some()).count();

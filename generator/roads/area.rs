@@ -19,6 +19,8 @@ pub struct DeliveryArea {
     /// Candidate customer nodes, ascending.
     pub nodes: Vec<u32>,
     pub tree: ShortestPathTree,
+    /// Node coordinates as stored in the events table, densely packed for route walks.
+    points_f32: Vec<[f32; 2]>,
 }
 
 impl DeliveryArea {
@@ -54,75 +56,121 @@ impl DeliveryArea {
                 spec.min_nodes
             ));
         }
-        Ok(DeliveryArea { graph, source, kitchen: spec.kitchen, kitchen_node, kitchen_snap_m: snap, nodes, tree })
+        let points_f32 = graph.graph.node_weights().map(|p| [p[0] as f32, p[1] as f32]).collect();
+        Ok(DeliveryArea {
+            graph,
+            source,
+            kitchen: spec.kitchen,
+            kitchen_node,
+            kitchen_snap_m: snap,
+            nodes,
+            tree,
+            points_f32,
+        })
     }
 
     /// Route length in metres from the kitchen to `node` (kitchen snap included).
     pub fn route_length_m(&self, node: u32) -> f64 {
+        self.cumulative_m(node)
+    }
+
+    /// Distance along every route from the kitchen to tree node `node`.
+    fn cumulative_m(&self, node: u32) -> f64 {
         self.kitchen_snap_m + self.tree.dist[node as usize]
     }
 
-    /// Route geometry kitchen -> `node`: the kitchen itself, then every road
-    /// node passed, with the cumulative distance (m) at each point.
-    pub fn route_into(&self, node: u32, path: &mut Vec<u32>, route: &mut Route) {
-        route.points.clear();
-        route.cumulative_m.clear();
-        self.for_each_route_point(node, path, |p, cumulative_m| {
-            route.points.push(p);
-            route.cumulative_m.push(cumulative_m);
-        });
+    /// Points of the route kitchen -> `node`: the kitchen, then every road node passed.
+    pub fn route_points(&self, node: u32) -> usize {
+        self.tree.depth[node as usize] as usize + 2
     }
 
-    /// Calls `f(point, cumulative metres)` for each point of the route kitchen -> `node`.
-    pub fn for_each_route_point(&self, node: u32, path: &mut Vec<u32>, mut f: impl FnMut([f64; 2], f64)) {
-        self.tree.path_into(node, path);
-        f(self.kitchen, 0.0);
-        for &n in path.iter() {
-            f(self.graph.point(n), self.kitchen_snap_m + self.tree.dist[n as usize]);
+    /// Appends the route kitchen -> `node` as float32 coordinates (see
+    /// [`Self::route_points`]), filled backwards by one walk up the tree.
+    pub fn append_route_f32(&self, node: u32, lat: &mut Vec<f32>, lon: &mut Vec<f32>) {
+        let start = lat.len();
+        let end = start + self.route_points(node);
+        lat.resize(end, 0.0);
+        lon.resize(end, 0.0);
+        let (mut v, mut i) = (node, end - 1);
+        loop {
+            [lat[i], lon[i]] = self.points_f32[v as usize];
+            if v == self.tree.root {
+                break;
+            }
+            (v, i) = (self.tree.pred[v as usize], i - 1);
         }
-    }
-}
-
-/// A route's geometry with cumulative distances, reused across orders.
-#[derive(Clone, Debug, Default)]
-pub struct Route {
-    pub points: Vec<[f64; 2]>,
-    pub cumulative_m: Vec<f64>,
-}
-
-impl Route {
-    pub fn length_m(&self) -> f64 {
-        self.cumulative_m.last().copied().unwrap_or(0.0)
+        debug_assert_eq!(i, start + 1);
+        [lat[start], lon[start]] = self.kitchen.map(|c| c as f32);
     }
 
-    /// The point at `fraction` (0..=1) of the route's length, interpolated
-    /// along its segments by distance (not snapped to a vertex).
-    pub fn point_at(&self, fraction: f64) -> [f64; 2] {
-        let s = fraction.clamp(0.0, 1.0) * self.length_m();
-        let i = self.cumulative_m.partition_point(|c| *c < s);
-        if i == 0 {
-            return self.points[0];
+    /// Calls `f(i, point)` with the position at each distance `distances_m[i]`
+    /// (metres from the kitchen, descending) along the route kitchen -> `node`,
+    /// interpolated along the segment it falls on (not snapped to a vertex).
+    /// One upward walk of the tree serves every distance.
+    pub fn points_along(&self, node: u32, distances_m: &[f64], mut f: impl FnMut(usize, [f64; 2])) {
+        let mut v = node;
+        for (i, &s) in distances_m.iter().enumerate() {
+            // Climb to the first route vertex at or beyond `s`; above the
+            // tree's root lies the kitchen itself, at distance 0.
+            while v != self.tree.root && self.cumulative_m(self.tree.pred[v as usize]) >= s {
+                v = self.tree.pred[v as usize];
+            }
+            let (c1, b) = (self.cumulative_m(v), self.graph.point(v));
+            let point = if s > c1 {
+                b // beyond the route's end
+            } else if v == self.tree.root && s <= 0.0 {
+                self.kitchen
+            } else {
+                let (c0, a) = match v == self.tree.root {
+                    true => (0.0, self.kitchen),
+                    false => {
+                        (self.cumulative_m(self.tree.pred[v as usize]), self.graph.point(self.tree.pred[v as usize]))
+                    }
+                };
+                let t = if c1 > c0 { (s - c0) / (c1 - c0) } else { 0.0 };
+                [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]
+            };
+            f(i, point);
         }
-        if i >= self.points.len() {
-            return self.points[self.points.len() - 1];
-        }
-        let (c0, c1) = (self.cumulative_m[i - 1], self.cumulative_m[i]);
-        let t = if c1 > c0 { (s - c0) / (c1 - c0) } else { 0.0 };
-        let (a, b) = (self.points[i - 1], self.points[i]);
-        [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::roads::{load_area, AreaSpec, Oneway, RoadData, RoadSource, Way};
+
+    /// Kitchen west of node 0; one straight street 0 - 1 - 2 eastwards.
+    fn line() -> super::DeliveryArea {
+        let data = RoadData {
+            nodes: vec![[0.0, 0.0], [0.0, 0.001], [0.0, 0.003]],
+            ways: vec![Way { nodes: vec![0, 1, 2], name: None, class: "primary".into(), oneway: Oneway::Both }],
+        };
+        let spec = AreaSpec { code: "t".into(), kitchen: [0.0, -0.0005], radius_m: 1e4, max_snap_m: 1e3, min_nodes: 1 };
+        load_area(&spec, data, RoadSource::Synthetic { seed: 0 }).unwrap()
+    }
 
     #[test]
-    fn interpolation_is_by_distance() {
-        let r = Route { points: vec![[0.0, 0.0], [0.0, 1.0], [0.0, 3.0]], cumulative_m: vec![0.0, 100.0, 300.0] };
-        assert_eq!(r.point_at(0.0), [0.0, 0.0]);
-        assert_eq!(r.point_at(0.5), [0.0, 1.5]);
-        assert_eq!(r.point_at(0.25), [0.0, 0.75]);
-        assert_eq!(r.point_at(1.0), [0.0, 3.0]);
+    fn routes_start_at_the_kitchen_and_follow_the_tree() {
+        let area = line();
+        let (mut lat, mut lon) = (vec![9.0], vec![9.0]);
+        area.append_route_f32(2, &mut lat, &mut lon);
+        assert_eq!(lon, vec![9.0, -0.0005, 0.0, 0.001, 0.003]);
+        assert_eq!(lat, vec![9.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn points_along_interpolate_by_distance() {
+        let area = line();
+        let snap = area.kitchen_snap_m;
+        let (d1, d2) = (area.route_length_m(1), area.route_length_m(2));
+        let mid = (d1 + d2) / 2.0;
+        let mut got = Vec::new();
+        area.points_along(2, &[d2 + 1.0, d2, mid, d1, snap / 2.0, 0.0], |i, p| got.push((i, p)));
+        let lon: Vec<f64> = got.iter().map(|g| g.1[1]).collect();
+        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4, 5]);
+        let want = [0.003, 0.003, 0.002, 0.001, -0.00025, -0.0005];
+        for (g, w) in lon.iter().zip(want) {
+            assert!((g - w).abs() < 1e-9, "{lon:?}");
+        }
     }
 }

@@ -49,6 +49,8 @@ pub struct ShortestPathTree {
     pub root: u32,
     pub dist: Vec<f64>,
     pub pred: Vec<u32>,
+    /// Edges from the root (0 for the root and unreached nodes).
+    pub depth: Vec<u32>,
 }
 
 impl ShortestPathTree {
@@ -63,9 +65,14 @@ impl ShortestPathTree {
         scratch.heap.clear();
         scratch.dist[root as usize] = 0.0;
         scratch.heap.push(Reverse((OrdF64(0.0), root)));
+        let mut depth = vec![0u32; n];
         while let Some(Reverse((OrdF64(d), u))) = scratch.heap.pop() {
             if d > scratch.dist[u as usize] {
                 continue;
+            }
+            // Settled: its predecessor is final and was settled before it.
+            if u != root {
+                depth[u as usize] = depth[scratch.pred[u as usize] as usize] + 1;
             }
             for e in graph.graph.edges(NodeIndex::new(u as usize)) {
                 let v = e.target().index();
@@ -77,7 +84,7 @@ impl ShortestPathTree {
                 }
             }
         }
-        ShortestPathTree { root, dist: scratch.dist.clone(), pred: scratch.pred.clone() }
+        ShortestPathTree { root, dist: scratch.dist.clone(), pred: scratch.pred.clone(), depth }
     }
 
     pub fn reaches(&self, node: u32) -> bool {
@@ -187,6 +194,7 @@ mod tests {
                     }
                     assert!((len - a).abs() < 1e-6);
                     assert_eq!(path[0], 0);
+                    assert_eq!(path.len(), t.depth[v as usize] as usize + 1);
                 } else {
                     assert!(path.is_empty());
                 }

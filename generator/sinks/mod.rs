@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Context, Error, Result};
 use crate::events::{events_schema, orders_schema, Dataset};
 use manifest::{FileInfo, Manifest};
+use parquet::Special::{self, Dictionary, Plain};
 
 /// A directory being written; dropped without [`OutputDir::commit`] it disappears.
 pub struct OutputDir {
@@ -66,6 +67,9 @@ pub const DIMENSION_TABLES: [&str; 7] =
 pub const REPLAY_SOURCE: &str = "replay_source.py";
 const REPLAY_SOURCE_PY: &str = include_str!("../replay/replay_source.py");
 
+/// Encodings that differ from the type defaults (see [`parquet::Special`]).
+const EVENTS_SPECIAL: &[Special] = &[Plain("order_id"), Dictionary("progress_pct")];
+
 /// Writes every table, the Spark replay source and the manifest into `dir`.
 /// The events table is written while the small tables are: their encoding
 /// fills the gaps of the events' pipeline.
@@ -85,14 +89,14 @@ pub fn write_dataset(
     let (events, others) = rayon::join(
         || {
             table("events", &|p| {
-                parquet::write_table(p, events_schema(), ds.sim.events.len(), enc, &["order_id"], |r| {
+                parquet::write_table(p, events_schema(), ds.sim.events.len(), enc, EVENTS_SPECIAL, |r| {
                     ds.events_batch(r)
                 })
             })
         },
         || -> Result<Vec<(String, FileInfo)>> {
             let orders = table("orders", &|p| {
-                parquet::write_table(p, orders_schema(), ds.sim.orders.len(), enc, &["order_id"], |r| {
+                parquet::write_table(p, orders_schema(), ds.sim.orders.len(), enc, &[Plain("order_id")], |r| {
                     ds.orders_batch(r)
                 })
             })?;
