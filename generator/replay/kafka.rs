@@ -204,7 +204,9 @@ impl KafkaSink {
     fn partition_count(&self) -> Result<i32> {
         let topic = &self.spec.topic;
         // A broker that creates topics on demand may answer the first request before the topic is ready.
-        for attempt in 0..5 {
+        const ATTEMPTS: u32 = 5;
+        let mut attempt = 1;
+        loop {
             let md = self.producer.client().fetch_metadata(Some(topic), REQUEST_TIMEOUT).map_err(|e| {
                 self.error(&format!("cannot reach the broker within {} s", REQUEST_TIMEOUT.as_secs()), e)
             })?;
@@ -212,13 +214,13 @@ impl KafkaSink {
             if let Some(t) = t.filter(|t| t.error().is_none() && !t.partitions().is_empty()) {
                 return Ok(t.partitions().len() as i32);
             }
-            if attempt == 4 {
+            if attempt == ATTEMPTS {
                 let why = t.and_then(|t| t.error()).map(|e| format!("{e:?}")).unwrap_or_else(|| "no partitions".into());
                 return Err(self.error("the topic is not available (create it, or let the broker create topics)", why));
             }
+            attempt += 1;
             std::thread::sleep(Duration::from_millis(200));
         }
-        unreachable!("the loop returns")
     }
 
     /// Each partition's end offset, as the broker reports it. (Tansu 0.6
