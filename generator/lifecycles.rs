@@ -64,7 +64,7 @@ pub struct Line {
 
 /// One event. `order` indexes [`Simulation::orders`]; position fields are
 /// set on pings and deliveries only.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Event {
     pub ts_ms: i64,
     pub order: u32,
@@ -91,22 +91,37 @@ pub struct Simulation {
     pub events: Vec<Event>,
 }
 
-/// How many partitions are simulated before their results are appended.
-const PARTITIONS_IN_FLIGHT: usize = 64;
-
 impl Simulation {
-    /// Appends a later partition, rebasing its order and line indices.
-    fn append(&mut self, p: Simulation) {
-        let (order_base, line_base) = (self.orders.len() as u32, self.lines.len() as u32);
-        self.orders.extend(p.orders.into_iter().map(|mut o| {
-            o.lines = (o.lines.0 + line_base, o.lines.1 + line_base);
-            o
-        }));
-        self.lines.extend(p.lines);
-        self.events.extend(p.events.into_iter().map(|mut e| {
-            e.order += order_base;
-            e
-        }));
+    /// Concatenates partitions in order, rebasing order and line indices.
+    /// Events, by far the largest part, are copied in parallel.
+    fn concat(parts: Vec<Simulation>) -> Simulation {
+        let mut all = Simulation {
+            orders: Vec::with_capacity(parts.iter().map(|p| p.orders.len()).sum()),
+            lines: Vec::with_capacity(parts.iter().map(|p| p.lines.len()).sum()),
+            events: vec![Event::default(); parts.iter().map(|p| p.events.len()).sum()],
+        };
+        let mut order_bases = Vec::with_capacity(parts.len());
+        for p in &parts {
+            order_bases.push(all.orders.len() as u32);
+            let line_base = all.lines.len() as u32;
+            all.orders.extend(
+                p.orders.iter().map(|o| Order { lines: (o.lines.0 + line_base, o.lines.1 + line_base), ..o.clone() }),
+            );
+            all.lines.extend_from_slice(&p.lines);
+        }
+        let mut slots = Vec::with_capacity(parts.len());
+        let mut rest = all.events.as_mut_slice();
+        for p in &parts {
+            let (slot, tail) = rest.split_at_mut(p.events.len());
+            slots.push(slot);
+            rest = tail;
+        }
+        slots.into_par_iter().zip(&parts).zip(order_bases).for_each(|((slot, p), base)| {
+            for (to, from) in slot.iter_mut().zip(&p.events) {
+                *to = Event { order: from.order + base, ..*from };
+            }
+        });
+        all
     }
 }
 
@@ -135,23 +150,17 @@ pub fn simulate(scn: &KitchenScenario, areas: &[DeliveryArea], on_partition: &(d
     }
     let model = Model { scn, areas, brand_items, id_key: key(scn.seed, 0, 0, Purpose::OrderIds) };
     let parts: Vec<(u32, u32)> = (0..scn.calendar.days).flat_map(|d| (0..n_loc).map(move |l| (d, l))).collect();
-    let mut all = Simulation::default();
-    // Partitions run in parallel a bounded chunk at a time and are appended in
-    // order, so memory never holds two copies of every event.
-    for chunk in parts.chunks(PARTITIONS_IN_FLIGHT) {
-        let results: Vec<Result<Simulation>> = chunk
-            .par_iter()
-            .map(|&(day, loc)| {
-                let r = model.partition(day, loc);
-                on_partition();
-                r
-            })
-            .collect();
-        for r in results {
-            all.append(r?);
-        }
-    }
-    Ok(all)
+    let results: Vec<Result<Simulation>> = parts
+        .par_iter()
+        .map(|&(day, loc)| {
+            let r = model.partition(day, loc);
+            on_partition();
+            r
+        })
+        .collect();
+    // The first failing partition in order names the error, whatever the threads.
+    let parts = results.into_iter().collect::<Result<Vec<_>>>()?;
+    Ok(Simulation::concat(parts))
 }
 
 fn minutes_to_ms(minutes: f64) -> i64 {

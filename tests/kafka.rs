@@ -254,12 +254,7 @@ fn replay_args(port: u16, topic: &str, ckpt: &Path) -> Vec<String> {
 }
 
 fn run(args: &[String], env: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_simkit"));
-    cmd.args(args).current_dir(root());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+    simkit_command(args, env).output().unwrap()
 }
 
 #[test]
@@ -284,33 +279,6 @@ fn every_event_arrives_once_keyed_in_order() {
     assert_eq!(total, all_event_ids().len(), "follow did not reach the dataset's end");
 }
 
-/// Runs the replay and SIGKILLs it after `after`; returns whether it was killed, and its stderr.
-fn run_and_kill(args: &[String], after: Duration, env: &[(&str, &str)]) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_simkit"));
-    cmd.args(args).current_dir(root()).stdout(Stdio::null()).stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-            assert!(status.success(), "replay failed: {err}");
-            return (false, err);
-        }
-        if started.elapsed() >= after {
-            child.kill().unwrap(); // SIGKILL
-            child.wait().unwrap();
-            let mut err = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-            return (true, err);
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 #[test]
 fn sigkill_at_random_moments_then_resume_duplicates_nothing() {
     let Some((tansu, python)) = tools() else { return };
@@ -331,7 +299,8 @@ fn sigkill_at_random_moments_then_resume_duplicates_nothing() {
             let delay = if rng.random_bool(0.5) { "0" } else { "400" };
             let after =
                 if attempt == attempts { Duration::MAX } else { Duration::from_millis(rng.random_range(100..1200)) };
-            let (killed, err) = run_and_kill(&args, after, &[("SIMKIT_REPLAY_PUBLISH_DELAY_MS", delay)]);
+            let (killed, err) =
+                run_and_kill(simkit_command(&args, &[("SIMKIT_REPLAY_PUBLISH_DELAY_MS", delay)]), after);
             if err.contains("republishing the pending batch") && !err.contains("republishing the pending batch [0, 0)")
             {
                 partial_resumes += 1;

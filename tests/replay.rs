@@ -5,33 +5,21 @@
 //! moments, a clean stop on SIGTERM, and exit status 2 with a message for
 //! every kind of error.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Decimal128Type, Float32Type, Int16Type, Int8Type, TimestampMillisecondType};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use uuid::Uuid;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn simkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_simkit")).args(args).current_dir(root()).output().expect("run simkit")
-}
-
-fn simkit_ok(args: &[&str]) -> Output {
-    let out = simkit(args);
-    assert!(out.status.success(), "simkit {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
+use common::*;
 
 /// The 2-day dataset, generated once per test binary.
 fn dataset() -> &'static str {
@@ -51,9 +39,8 @@ fn fingerprint() -> String {
     serde_json::from_str::<Value>(&text).unwrap()["fingerprint"].as_str().unwrap().to_string()
 }
 
-fn batches() -> Vec<RecordBatch> {
-    let f = File::open(Path::new(dataset()).join("events.parquet")).unwrap();
-    ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap().map(|b| b.unwrap()).collect()
+fn events() -> Vec<RecordBatch> {
+    batches(&Path::new(dataset()).join("events.parquet"))
 }
 
 /// The expected record of every event, rendered from the Parquet values with
@@ -64,7 +51,7 @@ fn expected_lines() -> Vec<String> {
     let f6 = |x: f32| format!("{:.6}", x as f64);
     let js = |s: &str| serde_json::to_string(s).unwrap();
     let mut out = Vec::new();
-    for b in batches() {
+    for b in events() {
         let c = |n: &str| b.column_by_name(n).unwrap().clone();
         let ts = c("ts");
         let ts = ts.as_primitive::<TimestampMillisecondType>();
@@ -156,7 +143,7 @@ fn expected_lines() -> Vec<String> {
 }
 
 fn all_ts() -> Vec<i64> {
-    batches()
+    events()
         .iter()
         .flat_map(|b| b.column_by_name("ts").unwrap().as_primitive::<TimestampMillisecondType>().values().to_vec())
         .collect()
@@ -192,8 +179,7 @@ fn dir_lines(out: &Path) -> Vec<String> {
 #[test]
 fn records_are_the_parquet_rows_in_the_documented_format() {
     let expected = expected_lines();
-    let out = simkit_ok(&["replay", dataset(), "--start-day", "1", "--catch-up-to", "2030-01-01T23:59:59.999Z", "-q"]);
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = simkit_ok(&["replay", dataset(), "--start-day", "1", "--catch-up-to", "2030-01-01T23:59:59.999Z", "-q"]);
     let lines: Vec<&str> = text.lines().collect();
     let ts = all_ts();
     let start = chrono::DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").unwrap().timestamp_millis();
@@ -228,11 +214,10 @@ fn records_are_the_parquet_rows_in_the_documented_format() {
 #[test]
 fn event_ids_are_stable_and_distinct() {
     let args = ["replay", dataset(), "--catch-up-to", "2024-01-01T18:00:00Z", "-q"];
-    let a = simkit_ok(&args).stdout;
-    let b = simkit_ok(&[&args[..], &["--threads", "1"]].concat()).stdout;
+    let a = simkit_ok(&args);
+    let b = simkit_ok(&[&args[..], &["--threads", "1"]].concat());
     assert_eq!(a, b, "two replays give the same bytes, whatever the thread count");
-    let ids: Vec<String> = String::from_utf8(a)
-        .unwrap()
+    let ids: Vec<String> = a
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["event_id"].as_str().unwrap().to_string())
         .collect();
@@ -247,8 +232,9 @@ fn available_now_twice_emits_only_new_events() {
     let (out, ck) = (tmp.path().join("out"), tmp.path().join("ck"));
     let sink = format!("dir:{}", out.display());
     let args = ["replay", dataset(), "--sink", &sink, "--checkpoint", ck.to_str().unwrap(), "--speed", "3600"];
-    let first = simkit_ok(&[&args[..], &["--catch-up-to", "2024-06-01T09:00:00Z", "--available-now"]].concat());
-    assert!(String::from_utf8_lossy(&first.stderr).contains("events emitted"), "a summary line on stderr");
+    let first = simkit(&[&args[..], &["--catch-up-to", "2024-06-01T09:00:00Z", "--available-now"]].concat());
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success() && err.contains("events emitted"), "a summary line on stderr: {err}");
     let c1 = ckpt(&ck);
     let n1 = c1["events_emitted"].as_u64().unwrap();
     let p1 = c1["position_ms"].as_i64().unwrap();
@@ -268,34 +254,6 @@ fn available_now_twice_emits_only_new_events() {
     assert_eq!(lines.len() as u64, n2);
     let expected = expected_lines();
     assert_eq!(lines, expected[..n2 as usize]);
-}
-
-/// Runs `simkit replay` and SIGKILLs it at a random moment; returns whether it was killed.
-/// `publish_delay_ms` widens the window between "pending" and "published".
-fn run_and_kill(args: &[&str], kill_after: Duration, publish_delay_ms: u64) -> bool {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simkit"))
-        .args(args)
-        .env("SIMKIT_REPLAY_PUBLISH_DELAY_MS", publish_delay_ms.to_string())
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-            assert!(status.success(), "replay failed: {err}");
-            return false;
-        }
-        if started.elapsed() >= kill_after {
-            child.kill().unwrap(); // SIGKILL
-            child.wait().unwrap();
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 #[test]
@@ -319,8 +277,10 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
             r if r % 3 == 2 => &now,
             _ => &follow,
         };
-        let delay = if round % 2 == 1 { 150 } else { 0 };
-        if run_and_kill(args, Duration::from_millis(rng.random_range(0..250)), delay) {
+        // A publish delay widens the window between "pending" and "published".
+        let delay = if round % 2 == 1 { "150" } else { "0" };
+        let cmd = simkit_command(args, &[("SIMKIT_REPLAY_PUBLISH_DELAY_MS", delay)]);
+        if run_and_kill(cmd, Duration::from_millis(rng.random_range(0..250))).0 {
             kills += 1;
             let c: Value = std::fs::read_to_string(ck.join("checkpoint.json"))
                 .map(|t| serde_json::from_str(&t).unwrap())
@@ -362,20 +322,18 @@ fn sigterm_stops_follow_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     let (out, ck) = (tmp.path().join("out"), tmp.path().join("ck"));
     let sink = format!("dir:{}", out.display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simkit"))
-        .args(["replay", dataset(), "--sink", &sink, "--checkpoint", ck.to_str().unwrap(), "--follow"])
-        .args(["--speed", "600", "--catch-up-to", "2024-01-01T11:00:00Z"])
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let args = ["replay", dataset(), "--sink", &sink, "--checkpoint", ck.to_str().unwrap(), "--follow"];
+    let mut child =
+        simkit_command(&[&args[..], &["--speed", "600", "--catch-up-to", "2024-01-01T11:00:00Z"]].concat(), &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
     std::thread::sleep(Duration::from_millis(1_500));
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
-    let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    let err = stderr_of(&mut child);
     assert!(status.success(), "exit 0 after SIGTERM: {err}");
     assert!(err.contains("stopped by signal"), "{err}");
     assert!(err.contains("sim 2024-01-01"), "status lines on stderr: {err}");

@@ -2,7 +2,7 @@
 //! (generator/replay/replay_source.py) against `simkit replay`, through
 //! tests/spark/check_spark_source.py: exactly-once availableNow runs on one
 //! checkpoint, records equal to the replay's field for field, clear errors for
-//! bad options. Needs a Python with pyspark 4.3 and pyarrow, and Java 17:
+//! bad options, and Spark's own Parquet reader on the tables. Needs a Python with pyspark 4.3 and pyarrow, and Java 17:
 //! SIMKIT_SPARK_PYTHON names that Python. Skipped with a message when it is
 //! unset (or lacks pyspark or Java), unless SIMKIT_REQUIRE_SPARK=1 (CI sets
 //! both, so there the check always runs). Takes about a minute: Spark starts a JVM.

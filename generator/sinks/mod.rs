@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Context, Error, Result};
 use crate::events::{events_schema, orders_schema, Dataset};
 use manifest::{FileInfo, Manifest};
-use parquet::Special::{self, Dictionary, Plain};
+use parquet::Special::{self, DeltaLength, Dictionary};
 
 /// A directory being written; dropped without [`OutputDir::commit`] it disappears.
 pub struct OutputDir {
@@ -68,7 +68,7 @@ pub const REPLAY_SOURCE: &str = "replay_source.py";
 const REPLAY_SOURCE_PY: &str = include_str!("../replay/replay_source.py");
 
 /// Encodings that differ from the type defaults (see [`parquet::Special`]).
-const EVENTS_SPECIAL: &[Special] = &[Plain("order_id"), Dictionary("progress_pct")];
+const EVENTS_SPECIAL: &[Special] = &[DeltaLength("order_id"), Dictionary("progress_pct")];
 
 /// Writes every table, the Spark replay source and the manifest into `dir`.
 /// The events table is written while the small tables are: their encoding
@@ -96,7 +96,7 @@ pub fn write_dataset(
         },
         || -> Result<Vec<(String, FileInfo)>> {
             let orders = table("orders", &|p| {
-                parquet::write_table(p, orders_schema(), ds.sim.orders.len(), enc, &[Plain("order_id")], |r| {
+                parquet::write_table(p, orders_schema(), ds.sim.orders.len(), enc, &[DeltaLength("order_id")], |r| {
                     ds.orders_batch(r)
                 })
             })?;

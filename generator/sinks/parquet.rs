@@ -35,8 +35,10 @@ pub struct Encoding {
 /// A column encoded differently from its type's default.
 #[derive(Clone, Copy, Debug)]
 pub enum Special {
-    /// High-cardinality strings (ids) compress better plain than with a dictionary.
-    Plain(&'static str),
+    /// High-cardinality strings (ids) compress better without a dictionary,
+    /// and DELTA_LENGTH_BYTE_ARRAY (lengths apart from the bytes) is 13%
+    /// smaller than PLAIN for order ids.
+    DeltaLength(&'static str),
     /// Floats with few distinct values (ping progress) are far smaller as a dictionary.
     Dictionary(&'static str),
 }
@@ -58,10 +60,11 @@ fn properties(schema: &SchemaRef, enc: Encoding, special: &[Special]) -> Result<
         let path = col.path().clone();
         let name = path.string();
         let timestamp = matches!(col.logical_type_ref(), Some(LogicalType::Timestamp { .. }));
-        let special = special.iter().find(|s| matches!(s, Special::Plain(c) | Special::Dictionary(c) if *c == name));
+        let special =
+            special.iter().find(|s| matches!(s, Special::DeltaLength(c) | Special::Dictionary(c) if *c == name));
         let choice = match (special, col.physical_type()) {
             (Some(Special::Dictionary(_)), _) => None,
-            (Some(Special::Plain(_)), _) => Some(ParquetEncoding::PLAIN),
+            (Some(Special::DeltaLength(_)), _) => Some(ParquetEncoding::DELTA_LENGTH_BYTE_ARRAY),
             (None, PhysicalType::FLOAT | PhysicalType::DOUBLE) => Some(ParquetEncoding::BYTE_STREAM_SPLIT),
             (None, PhysicalType::INT64) if timestamp => Some(ParquetEncoding::DELTA_BINARY_PACKED),
             (None, _) => None,

@@ -2,9 +2,12 @@
 //! locating the shared OSM extracts, and reading datasets back.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Float32Type, Int16Type, Int8Type, TimestampMillisecondType};
@@ -15,8 +18,43 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The built binary with `args` and extra environment, run from the repository root.
+pub fn simkit_command<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_simkit"));
+    cmd.args(args).envs(env.iter().copied()).current_dir(root());
+    cmd
+}
+
 pub fn simkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_simkit")).args(args).current_dir(root()).output().expect("run simkit")
+    simkit_command(args, &[]).output().expect("run simkit")
+}
+
+/// Spawns `cmd` (stdout discarded) and SIGKILLs it after `after` unless it
+/// exits first, which must be a success. Returns whether it was killed, and
+/// its stderr.
+pub fn run_and_kill(mut cmd: Command, after: Duration) -> (bool, String) {
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn simkit");
+    let started = Instant::now();
+    let killed = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "simkit failed: {}", stderr_of(&mut child));
+            break false;
+        }
+        if started.elapsed() >= after {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            break true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    (killed, stderr_of(&mut child))
+}
+
+/// What an exited child wrote to its piped stderr.
+pub fn stderr_of(child: &mut std::process::Child) -> String {
+    let mut err = String::new();
+    child.stderr.take().map(|mut e| e.read_to_string(&mut err));
+    err
 }
 
 /// Runs simkit and asserts success, returning stdout.

@@ -16,7 +16,9 @@ folder (sys.path only: workers get the classes by value), and checks:
   c. bad options fail with a ValueError naming the option;
   d. on crafted rows real data never has (escapes, null/NaN/-0.0/tie/huge
      floats, null and empty lists), replay's record bytes equal json.dumps
-     of the source's rows.
+     of the source's rows;
+  e. Spark's own Parquet reader decodes events.parquet and orders.parquet
+     (route points, order ids, timestamps, the orders join) like pyarrow.
 Exit 0 when all checks pass, 1 on a failure, 3 when pyspark, pyarrow or Java
 is missing (the caller reports a skip).
 """
@@ -294,6 +296,26 @@ for key, value, expected in bad:
     except Exception as e:  # AnalysisException at load(), or StreamingQueryException
         msg = str(e)
     check(expected in msg and "ValueError" in msg, f"{key}={value!r} fails with ValueError: {expected}")
+
+# e. Spark's own (vectorized) Parquet reader decodes the tables: DELTA_LENGTH_BYTE_ARRAY
+#    ids, BYTE_STREAM_SPLIT floats, DELTA_BINARY_PACKED timestamps, nested lists.
+ev_path, orders_path = os.path.join(DS, "events.parquet"), os.path.join(DS, "orders.parquet")
+ev = spark.read.parquet(ev_path)
+pa_ev = pq.read_table(ev_path, columns=["ts", "order_id", "event_type", "route"])
+pickups = pa_ev.filter(pc.equal(pa_ev["event_type"].cast(pa.string()), "driver_picked_up"))
+route_lat = pc.struct_field(pc.list_flatten(pickups["route"]), "lat").cast(pa.float64())
+row = (ev.where(F.col("event_type") == "driver_picked_up")
+       .select(F.explode("route").alias("p"))
+       .agg(F.count("*").alias("n"), F.sum(F.col("p.lat").cast("double")).alias("lat_sum")).first())
+check(row["n"] == len(route_lat) and abs(row["lat_sum"] - pc.sum(route_lat).as_py()) < 1e-6 * len(route_lat),
+      f"Spark reads {row['n']} route points (pyarrow: {len(route_lat)}) with the same coordinate sum")
+ids = sorted(r[0] for r in ev.select("order_id").distinct().collect())
+check(ids == sorted(set(pa_ev["order_id"].to_pylist())), f"Spark reads the {len(ids)} order ids of events.parquet")
+ts_max = ev.agg(F.max(F.unix_millis("ts"))).first()[0]
+check(ts_max == pc.max(pa_ev["ts"]).value, "Spark reads the events' timestamps (max ts matches)")
+joined = (ev.where(F.col("event_type") == "order_created")
+          .join(spark.read.parquet(orders_path), "order_id").count())
+check(joined == pq.ParquetFile(orders_path).metadata.num_rows, f"every order_created event joins its order in Spark ({joined})")
 
 spark.stop()
 print(f"{'FAILED' if failures else 'passed'}: {len(failures)} failures; total {time.time() - T0:.1f} s")
