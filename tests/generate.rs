@@ -52,6 +52,20 @@ fn small_row_groups_land_in_order_whatever_the_threads() {
     simkit_ok(&["verify", tmp.path().join("b").to_str().unwrap()]);
 }
 
+/// `output.zstd_level` trades time for size only: the rows stay the same.
+#[test]
+fn a_higher_zstd_level_gives_smaller_files_with_the_same_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fast, small) = (tmp.path().join("fast"), tmp.path().join("small"));
+    generate(&fast, &["--days", "2"]);
+    generate(&small, &["--days", "2", "--set", "output.zstd_level=10"]);
+    let size = |dir: &std::path::Path| std::fs::metadata(dir.join("events.parquet")).unwrap().len();
+    assert!(size(&small) < size(&fast), "level 10: {} bytes, level 3: {} bytes", size(&small), size(&fast));
+    assert_eq!(read_events(&small), read_events(&fast));
+    assert_eq!(read_orders(&small), read_orders(&fast));
+    simkit_ok(&["verify", small.to_str().unwrap()]);
+}
+
 #[test]
 fn a_days_run_is_a_prefix_of_a_longer_run() {
     let tmp = tempfile::tempdir().unwrap();
