@@ -64,7 +64,7 @@ pub struct Line {
 
 /// One event. `order` indexes [`Simulation::orders`]; position fields are
 /// set on pings and deliveries only.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Event {
     pub ts_ms: i64,
     pub order: u32,
@@ -93,35 +93,52 @@ pub struct Simulation {
 
 impl Simulation {
     /// Concatenates partitions in order, rebasing order and line indices.
-    /// Events, by far the largest part, are copied in parallel.
+    /// Events, by far the largest part, are copied in parallel straight into
+    /// place while orders and lines are appended.
     fn concat(parts: Vec<Simulation>) -> Simulation {
-        let mut all = Simulation {
-            orders: Vec::with_capacity(parts.iter().map(|p| p.orders.len()).sum()),
-            lines: Vec::with_capacity(parts.iter().map(|p| p.lines.len()).sum()),
-            events: vec![Event::default(); parts.iter().map(|p| p.events.len()).sum()],
-        };
-        let mut order_bases = Vec::with_capacity(parts.len());
-        for p in &parts {
-            order_bases.push(all.orders.len() as u32);
-            let line_base = all.lines.len() as u32;
-            all.orders.extend(
-                p.orders.iter().map(|o| Order { lines: (o.lines.0 + line_base, o.lines.1 + line_base), ..o.clone() }),
-            );
-            all.lines.extend_from_slice(&p.lines);
-        }
-        let mut slots = Vec::with_capacity(parts.len());
-        let mut rest = all.events.as_mut_slice();
-        for p in &parts {
-            let (slot, tail) = rest.split_at_mut(p.events.len());
-            slots.push(slot);
-            rest = tail;
-        }
-        slots.into_par_iter().zip(&parts).zip(order_bases).for_each(|((slot, p), base)| {
-            for (to, from) in slot.iter_mut().zip(&p.events) {
-                *to = Event { order: from.order + base, ..*from };
-            }
-        });
-        all
+        let order_bases: Vec<u32> = parts
+            .iter()
+            .scan(0u32, |next, p| {
+                let base = *next;
+                *next += p.orders.len() as u32;
+                Some(base)
+            })
+            .collect();
+        let n_events = parts.iter().map(|p| p.events.len()).sum();
+        let mut events = Vec::with_capacity(n_events);
+        let (orders, lines) = rayon::join(
+            || {
+                let mut orders = Vec::with_capacity(parts.iter().map(|p| p.orders.len()).sum());
+                let mut lines = Vec::with_capacity(parts.iter().map(|p| p.lines.len()).sum());
+                for p in &parts {
+                    let base = lines.len() as u32;
+                    orders.extend(
+                        p.orders.iter().map(|o| Order { lines: (o.lines.0 + base, o.lines.1 + base), ..o.clone() }),
+                    );
+                    lines.extend_from_slice(&p.lines);
+                }
+                (orders, lines)
+            },
+            || {
+                let mut slots = Vec::with_capacity(parts.len());
+                let mut rest = &mut events.spare_capacity_mut()[..n_events];
+                for p in &parts {
+                    let (slot, tail) = rest.split_at_mut(p.events.len());
+                    slots.push(slot);
+                    rest = tail;
+                }
+                slots.into_par_iter().zip(&parts).zip(&order_bases).for_each(|((slot, p), &base)| {
+                    for (to, from) in slot.iter_mut().zip(&p.events) {
+                        to.write(Event { order: from.order + base, ..*from });
+                    }
+                });
+            },
+        )
+        .0;
+        // SAFETY: the slots split the first `n_events` spare elements exactly,
+        // and each slot was written in full from its partition's events.
+        unsafe { events.set_len(n_events) };
+        Simulation { orders, lines, events }
     }
 }
 

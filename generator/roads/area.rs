@@ -40,8 +40,12 @@ impl DeliveryArea {
                 spec.max_snap_m
             ));
         }
-        let tree = ShortestPathTree::build(&graph, kitchen_node, &mut SearchScratch::default());
-        let back = can_reach(&graph, kitchen_node);
+        // Independent searches: run side by side, as the last area to load
+        // otherwise keeps one core alone.
+        let (tree, back) = rayon::join(
+            || ShortestPathTree::build(&graph, kitchen_node, &mut SearchScratch::default()),
+            || can_reach(&graph, kitchen_node),
+        );
         let nodes: Vec<u32> = (0..graph.node_count() as u32)
             .filter(|&n| tree.reaches(n) && back[n as usize] && n != kitchen_node)
             .filter(|&n| haversine_m(spec.kitchen, graph.point(n)) <= spec.radius_m)

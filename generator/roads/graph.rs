@@ -87,6 +87,8 @@ impl RoadGraph {
     /// component (so a kitchen never snaps onto an isolated one-way fragment),
     /// and its distance in metres.
     pub fn nearest_node(&self, p: [f64; 2]) -> Option<(u32, f64)> {
+        // kosaraju_scc is iterative; petgraph's tarjan_scc recurses once per node on the
+        // DFS path, which can overflow a thread stack on a large extract.
         let sccs = petgraph::algo::kosaraju_scc(&self.graph);
         let largest = sccs.iter().max_by_key(|c| (c.len(), std::cmp::Reverse(c.iter().min().copied())))?;
         largest
