@@ -125,11 +125,12 @@ impl DeliveryArea {
             } else if v == self.tree.root && s <= 0.0 {
                 self.kitchen
             } else {
-                let (c0, a) = match v == self.tree.root {
-                    true => (0.0, self.kitchen),
-                    false => {
-                        (self.cumulative_m(self.tree.pred[v as usize]), self.graph.point(self.tree.pred[v as usize]))
-                    }
+                // The segment starts at the kitchen above the root, else at the predecessor.
+                let (c0, a) = if v == self.tree.root {
+                    (0.0, self.kitchen)
+                } else {
+                    let u = self.tree.pred[v as usize];
+                    (self.cumulative_m(u), self.graph.point(u))
                 };
                 let t = if c1 > c0 { (s - c0) / (c1 - c0) } else { 0.0 };
                 [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]

@@ -43,6 +43,14 @@ pub enum Special {
     Dictionary(&'static str),
 }
 
+impl Special {
+    fn column(&self) -> &str {
+        match self {
+            Special::DeltaLength(c) | Special::Dictionary(c) => c,
+        }
+    }
+}
+
 /// Column encodings chosen by type, the same for every table unless listed
 /// in `special`: floats use BYTE_STREAM_SPLIT (coordinates compress far
 /// better than with a dictionary), timestamps DELTA_BINARY_PACKED (rows are
@@ -60,8 +68,7 @@ fn properties(schema: &SchemaRef, enc: Encoding, special: &[Special]) -> Result<
         let path = col.path().clone();
         let name = path.string();
         let timestamp = matches!(col.logical_type_ref(), Some(LogicalType::Timestamp { .. }));
-        let special =
-            special.iter().find(|s| matches!(s, Special::DeltaLength(c) | Special::Dictionary(c) if *c == name));
+        let special = special.iter().find(|s| s.column() == name);
         let choice = match (special, col.physical_type()) {
             (Some(Special::Dictionary(_)), _) => None,
             (Some(Special::DeltaLength(_)), _) => Some(ParquetEncoding::DELTA_LENGTH_BYTE_ARRAY),

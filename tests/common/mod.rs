@@ -166,6 +166,11 @@ pub fn read_orders(dir: &Path) -> Vec<OrderRow> {
     out
 }
 
+/// Size in bytes of a dataset's events.parquet.
+pub fn events_bytes(dir: &Path) -> u64 {
+    std::fs::metadata(dir.join("events.parquet")).expect("events.parquet").len()
+}
+
 /// Entries in `dir` whose name starts with `prefix` (leftover temp dirs).
 pub fn leftovers(dir: &Path, prefix: &str) -> Vec<String> {
     std::fs::read_dir(dir)
