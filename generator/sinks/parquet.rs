@@ -19,6 +19,7 @@ use parquet::arrow::ArrowSchemaConverter;
 use parquet::basic::{Compression, Encoding as ParquetEncoding, LogicalType, Type as PhysicalType, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::manifest::FileInfo;
@@ -59,8 +60,9 @@ impl Special {
 /// in `special`: floats use BYTE_STREAM_SPLIT (coordinates compress far
 /// better than with a dictionary), timestamps DELTA_BINARY_PACKED (rows are
 /// sorted by time), and everything else a dictionary. Statistics are kept
-/// per column chunk for top-level columns.
-fn properties(schema: &SchemaRef, enc: Encoding, special: &[Special]) -> Result<WriterProperties> {
+/// per column chunk for top-level columns. Also returns how many leaf
+/// columns each top-level field has.
+fn properties(schema: &SchemaRef, enc: Encoding, special: &[Special]) -> Result<(WriterProperties, Vec<usize>)> {
     let level = ZstdLevel::try_new(enc.zstd_level).context(|| format!("zstd level {}", enc.zstd_level))?;
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
@@ -94,7 +96,11 @@ fn properties(schema: &SchemaRef, enc: Encoding, special: &[Special]) -> Result<
             b = b.set_column_dictionary_enabled(path.clone(), false).set_column_encoding(path, e);
         }
     }
-    Ok(b.build())
+    let mut leaves_per_field = vec![0; schema.fields().len()];
+    for leaf in 0..descr.num_columns() {
+        leaves_per_field[descr.get_column_root_idx(leaf)] += 1;
+    }
+    Ok((b.build(), leaves_per_field))
 }
 
 /// A writer that hashes and counts what passes through it.
@@ -133,7 +139,7 @@ where
     let name = path.display().to_string();
     let file = File::create(path).context(|| name.clone())?;
     let hashing = Hashing { inner: BufWriter::with_capacity(1 << 20, file), hash: Sha256::new(), bytes: 0 };
-    let props = properties(&schema, enc, special)?;
+    let (props, leaves_per_field) = properties(&schema, enc, special)?;
     let writer = ArrowWriter::try_new(hashing, schema.clone(), Some(props)).context(|| name.clone())?;
     let (file_writer, factory) = writer.into_serialized_writer().context(|| name.clone())?;
     let step = enc.row_group_rows.max(1);
@@ -141,6 +147,7 @@ where
         groups: (0..rows).step_by(step).map(|s| s..(s + step).min(rows)).collect(),
         window: rayon::current_num_threads().max(1) * 4,
         schema,
+        leaves_per_field,
         factory,
         batch,
         name: &name,
@@ -178,6 +185,7 @@ struct Pipeline<'a, F, W: Write + Send> {
     groups: Vec<Range<usize>>,
     window: usize,
     schema: SchemaRef,
+    leaves_per_field: Vec<usize>,
     factory: ArrowRowGroupWriterFactory,
     batch: F,
     name: &'a str,
@@ -207,17 +215,32 @@ where
         }
     }
 
+    /// Encodes one row group. Its fields, and the leaves within a field, are
+    /// encoded in parallel too: an idle thread helps with the route columns
+    /// of the last groups instead of waiting for them.
     fn encode(&self, group: usize) -> Result<Vec<ArrowColumnChunk>> {
         let name = || self.name.to_string();
-        let mut columns = self.factory.create_column_writers(group).context(name)?;
+        let mut writers = self.factory.create_column_writers(group).context(name)?.into_iter();
+        let per_field: Vec<Vec<_>> =
+            self.leaves_per_field.iter().map(|&n| writers.by_ref().take(n).collect()).collect();
         let batch = (self.batch)(self.groups[group].clone());
-        let mut leaves = columns.iter_mut();
-        for (array, field) in batch.columns().iter().zip(self.schema.fields()) {
-            for leaf in compute_leaves(field, array).context(name)? {
-                leaves.next().expect("one writer per leaf").write(&leaf).context(name)?;
-            }
-        }
-        columns.into_iter().map(|c| c.close().context(name)).collect()
+        let fields = batch.columns().par_iter().zip(self.schema.fields().par_iter());
+        let chunks: Vec<Vec<ArrowColumnChunk>> = per_field
+            .into_par_iter()
+            .zip(fields)
+            .map(|(writers, (array, field))| {
+                let leaves = compute_leaves(field, array).context(name)?;
+                writers
+                    .into_par_iter()
+                    .zip(leaves)
+                    .map(|(mut writer, leaf)| {
+                        writer.write(&leaf).context(name)?;
+                        writer.close().context(name)
+                    })
+                    .collect()
+            })
+            .collect::<Result<_>>()?;
+        Ok(chunks.into_iter().flatten().collect())
     }
 
     /// Takes a finished group (if any), appends what is next in line and
