@@ -94,7 +94,9 @@ pub struct Simulation {
 impl Simulation {
     /// Concatenates partitions in order, rebasing order and line indices.
     /// Events, by far the largest part, are copied in parallel straight into
-    /// place while orders and lines are appended.
+    /// place while orders and lines are appended. Each partition is freed as
+    /// soon as it is copied, so the allocator reuses its memory at once
+    /// instead of holding every partition beside the result.
     fn concat(parts: Vec<Simulation>) -> Simulation {
         let order_bases: Vec<u32> = parts
             .iter()
@@ -104,31 +106,34 @@ impl Simulation {
                 Some(base)
             })
             .collect();
-        let n_events = parts.iter().map(|p| p.events.len()).sum();
+        let total = |len: fn(&Simulation) -> usize| parts.iter().map(len).sum::<usize>();
+        let (n_events, n_orders, n_lines) =
+            (total(|p| p.events.len()), total(|p| p.orders.len()), total(|p| p.lines.len()));
+        let (event_parts, tables): (Vec<Vec<Event>>, Vec<(Vec<Order>, Vec<Line>)>) =
+            parts.into_iter().map(|p| (p.events, (p.orders, p.lines))).unzip();
         let mut events = Vec::with_capacity(n_events);
         let (orders, lines) = rayon::join(
             || {
-                let mut orders = Vec::with_capacity(parts.iter().map(|p| p.orders.len()).sum());
-                let mut lines = Vec::with_capacity(parts.iter().map(|p| p.lines.len()).sum());
-                for p in &parts {
+                let (mut orders, mut lines) = (Vec::with_capacity(n_orders), Vec::with_capacity(n_lines));
+                for (part_orders, part_lines) in tables {
                     let base = lines.len() as u32;
                     orders.extend(
-                        p.orders.iter().map(|o| Order { lines: (o.lines.0 + base, o.lines.1 + base), ..o.clone() }),
+                        part_orders.into_iter().map(|o| Order { lines: (o.lines.0 + base, o.lines.1 + base), ..o }),
                     );
-                    lines.extend_from_slice(&p.lines);
+                    lines.extend_from_slice(&part_lines);
                 }
                 (orders, lines)
             },
             || {
-                let mut slots = Vec::with_capacity(parts.len());
+                let mut slots = Vec::with_capacity(event_parts.len());
                 let mut rest = &mut events.spare_capacity_mut()[..n_events];
-                for p in &parts {
-                    let (slot, tail) = rest.split_at_mut(p.events.len());
+                for part in &event_parts {
+                    let (slot, tail) = rest.split_at_mut(part.len());
                     slots.push(slot);
                     rest = tail;
                 }
-                slots.into_par_iter().zip(&parts).zip(&order_bases).for_each(|((slot, p), &base)| {
-                    for (to, from) in slot.iter_mut().zip(&p.events) {
+                slots.into_par_iter().zip(event_parts).zip(&order_bases).for_each(|((slot, part), &base)| {
+                    for (to, from) in slot.iter_mut().zip(&part) {
                         to.write(Event { order: from.order + base, ..*from });
                     }
                 });
