@@ -109,8 +109,11 @@ impl Simulation {
         let total = |len: fn(&Simulation) -> usize| parts.iter().map(len).sum::<usize>();
         let (n_events, n_orders, n_lines) =
             (total(|p| p.events.len()), total(|p| p.orders.len()), total(|p| p.lines.len()));
-        let (event_parts, tables): (Vec<Vec<Event>>, Vec<(Vec<Order>, Vec<Line>)>) =
-            parts.into_iter().map(|p| (p.events, (p.orders, p.lines))).unzip();
+        let (mut event_parts, mut tables) = (Vec::with_capacity(parts.len()), Vec::with_capacity(parts.len()));
+        for p in parts {
+            event_parts.push(p.events);
+            tables.push((p.orders, p.lines));
+        }
         let mut events = Vec::with_capacity(n_events);
         let (orders, lines) = rayon::join(
             || {
