@@ -98,19 +98,14 @@ impl Simulation {
     /// soon as it is copied, so the allocator reuses its memory at once
     /// instead of holding every partition beside the result.
     fn concat(parts: Vec<Simulation>) -> Simulation {
-        let order_bases: Vec<u32> = parts
-            .iter()
-            .scan(0u32, |next, p| {
-                let base = *next;
-                *next += p.orders.len() as u32;
-                Some(base)
-            })
-            .collect();
-        let total = |len: fn(&Simulation) -> usize| parts.iter().map(len).sum::<usize>();
-        let (n_events, n_orders, n_lines) =
-            (total(|p| p.events.len()), total(|p| p.orders.len()), total(|p| p.lines.len()));
-        let (mut event_parts, mut tables) = (Vec::with_capacity(parts.len()), Vec::with_capacity(parts.len()));
+        // One pass: split each partition into its events and its orders and
+        // lines, noting where its orders start and the totals.
+        let (mut event_parts, mut tables, mut order_bases) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut n_events, mut n_orders, mut n_lines) = (0, 0, 0);
         for p in parts {
+            order_bases.push(n_orders as u32);
+            (n_events, n_orders, n_lines) =
+                (n_events + p.events.len(), n_orders + p.orders.len(), n_lines + p.lines.len());
             event_parts.push(p.events);
             tables.push((p.orders, p.lines));
         }
