@@ -4,6 +4,7 @@
 //! [`write_dataset`].
 
 pub mod dims;
+mod float_lists;
 pub mod manifest;
 pub mod parquet;
 

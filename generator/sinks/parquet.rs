@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -19,9 +19,11 @@ use parquet::arrow::ArrowSchemaConverter;
 use parquet::basic::{Compression, Encoding as ParquetEncoding, LogicalType, Type as PhysicalType, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnDescPtr;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use super::float_lists::{self, RawChunk};
 use super::manifest::FileInfo;
 use crate::error::{Context, Error, Result};
 use crate::scenario::hex;
@@ -60,9 +62,9 @@ impl Special {
 /// in `special`: floats use BYTE_STREAM_SPLIT (coordinates compress far
 /// better than with a dictionary), timestamps DELTA_BINARY_PACKED (rows are
 /// sorted by time), and everything else a dictionary. Statistics are kept
-/// per column chunk for top-level columns. Also returns how many leaf
-/// columns each top-level field has.
-fn properties(schema: &SchemaRef, enc: Encoding, special: &[Special]) -> Result<(WriterProperties, Vec<usize>)> {
+/// per column chunk for top-level columns. Also returns how each top-level
+/// field is encoded.
+fn properties(schema: &SchemaRef, enc: Encoding, special: &[Special]) -> Result<(WriterProperties, Vec<FieldPlan>)> {
     let level = ZstdLevel::try_new(enc.zstd_level).context(|| format!("zstd level {}", enc.zstd_level))?;
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
@@ -96,11 +98,28 @@ fn properties(schema: &SchemaRef, enc: Encoding, special: &[Special]) -> Result<
             b = b.set_column_dictionary_enabled(path.clone(), false).set_column_encoding(path, e);
         }
     }
-    let mut leaves_per_field = vec![0; schema.fields().len()];
+    let mut plans: Vec<FieldPlan> = schema
+        .fields()
+        .iter()
+        .map(|f| FieldPlan { leaves: Vec::new(), float_list: float_lists::is_float_list(f) })
+        .collect();
     for leaf in 0..descr.num_columns() {
-        leaves_per_field[descr.get_column_root_idx(leaf)] += 1;
+        plans[descr.get_column_root_idx(leaf)].leaves.push(descr.column(leaf));
     }
-    Ok((b.build(), leaves_per_field))
+    Ok((b.build(), plans))
+}
+
+/// How one top-level field is encoded: its leaf columns, and whether they
+/// take the float-list fast path.
+struct FieldPlan {
+    leaves: Vec<ColumnDescPtr>,
+    float_list: bool,
+}
+
+/// An encoded leaf column chunk, from the Arrow writer or the fast path.
+enum Chunk {
+    Arrow(ArrowColumnChunk),
+    Raw(RawChunk),
 }
 
 /// A writer that hashes and counts what passes through it.
@@ -139,15 +158,17 @@ where
     let name = path.display().to_string();
     let file = File::create(path).context(|| name.clone())?;
     let hashing = Hashing { inner: BufWriter::with_capacity(1 << 20, file), hash: Sha256::new(), bytes: 0 };
-    let (props, leaves_per_field) = properties(&schema, enc, special)?;
-    let writer = ArrowWriter::try_new(hashing, schema.clone(), Some(props)).context(|| name.clone())?;
+    let (props, fields) = properties(&schema, enc, special)?;
+    let props = Arc::new(props);
+    let writer = ArrowWriter::try_new(hashing, schema.clone(), Some((*props).clone())).context(|| name.clone())?;
     let (file_writer, factory) = writer.into_serialized_writer().context(|| name.clone())?;
     let step = enc.row_group_rows.max(1);
     let pipeline = Pipeline {
         groups: (0..rows).step_by(step).map(|s| s..(s + step).min(rows)).collect(),
         window: rayon::current_num_threads().max(1) * 4,
         schema,
-        leaves_per_field,
+        fields,
+        props,
         factory,
         batch,
         name: &name,
@@ -185,7 +206,8 @@ struct Pipeline<'a, F, W: Write + Send> {
     groups: Vec<Range<usize>>,
     window: usize,
     schema: SchemaRef,
-    leaves_per_field: Vec<usize>,
+    fields: Vec<FieldPlan>,
+    props: Arc<WriterProperties>,
     factory: ArrowRowGroupWriterFactory,
     batch: F,
     name: &'a str,
@@ -199,7 +221,7 @@ struct InOrder<W: Write + Send> {
     /// Groups started so far.
     scheduled: usize,
     /// Encoded groups waiting for an earlier one.
-    ready: BTreeMap<usize, Vec<ArrowColumnChunk>>,
+    ready: BTreeMap<usize, Vec<Chunk>>,
     error: Option<Error>,
 }
 
@@ -218,24 +240,29 @@ where
     /// Encodes one row group. Its fields, and the leaves within a field, are
     /// encoded in parallel too: an idle thread helps with the route columns
     /// of the last groups instead of waiting for them.
-    fn encode(&self, group: usize) -> Result<Vec<ArrowColumnChunk>> {
+    fn encode(&self, group: usize) -> Result<Vec<Chunk>> {
         let name = || self.name.to_string();
         let mut writers = self.factory.create_column_writers(group).context(name)?.into_iter();
         let per_field: Vec<Vec<_>> =
-            self.leaves_per_field.iter().map(|&n| writers.by_ref().take(n).collect()).collect();
+            self.fields.iter().map(|f| writers.by_ref().take(f.leaves.len()).collect()).collect();
         let batch = (self.batch)(self.groups[group].clone());
-        let fields = batch.columns().par_iter().zip(self.schema.fields().par_iter());
-        let chunks: Vec<Vec<ArrowColumnChunk>> = per_field
+        let fields = batch.columns().par_iter().zip(self.schema.fields().par_iter()).zip(self.fields.par_iter());
+        let chunks: Vec<Vec<Chunk>> = per_field
             .into_par_iter()
             .zip(fields)
-            .map(|(writers, (array, field))| {
+            .map(|(writers, ((array, field), plan))| {
+                if plan.float_list {
+                    if let Some(chunks) = float_lists::encode(array, &plan.leaves, &self.props) {
+                        return Ok(chunks.context(name)?.into_iter().map(Chunk::Raw).collect());
+                    }
+                }
                 let leaves = compute_leaves(field, array).context(name)?;
                 writers
                     .into_par_iter()
                     .zip(leaves)
                     .map(|(mut writer, leaf)| {
                         writer.write(&leaf).context(name)?;
-                        writer.close().context(name)
+                        writer.close().map(Chunk::Arrow).context(name)
                     })
                     .collect()
             })
@@ -245,7 +272,7 @@ where
 
     /// Takes a finished group (if any), appends what is next in line and
     /// returns the groups to start now (none after an error).
-    fn schedule(&self, finished: Option<(usize, Result<Vec<ArrowColumnChunk>>)>) -> Range<usize> {
+    fn schedule(&self, finished: Option<(usize, Result<Vec<Chunk>>)>) -> Range<usize> {
         let mut guard = self.state.lock().expect("no row group panicked");
         let st = &mut *guard;
         match finished {
@@ -273,14 +300,108 @@ where
     }
 }
 
-fn append<W: Write + Send>(
-    file: &mut SerializedFileWriter<W>,
-    chunks: Vec<ArrowColumnChunk>,
-) -> parquet::errors::Result<()> {
+fn append<W: Write + Send>(file: &mut SerializedFileWriter<W>, chunks: Vec<Chunk>) -> parquet::errors::Result<()> {
     let mut row_group = file.next_row_group()?;
-    for c in chunks {
-        c.append_to_row_group(&mut row_group)?;
+    for chunk in chunks {
+        match chunk {
+            Chunk::Arrow(c) => c.append_to_row_group(&mut row_group)?,
+            Chunk::Raw(RawChunk { bytes, close }) => row_group.append_column(&bytes, close)?,
+        }
     }
     row_group.close()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ArrayRef, Float32Array, Int32Array, ListArray, RecordBatch, StructArray};
+    use arrow::buffer::{NullBuffer, OffsetBuffer};
+    use arrow::compute::concat_batches;
+    use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ArrowWriter;
+
+    use super::{properties, write_table, Encoding};
+
+    const ENC: Encoding = Encoding { row_group_rows: 4, zstd_level: 3 };
+
+    fn points() -> Fields {
+        Fields::from(vec![Field::new("lat", DataType::Float32, false), Field::new("lon", DataType::Float32, false)])
+    }
+
+    /// Rows 0..10 with nullable point lists (nulls, empties, one and several
+    /// points) and required f32 lists; `spanning_null` makes row 1 a null
+    /// that spans values, which only the generic writer can skip.
+    fn table(spanning_null: bool) -> RecordBatch {
+        let lens = [2usize, 0, 0, 1, 5, 3, 0, 4, 1, 2];
+        let valid: Vec<bool> = (0..10).map(|r| r != 2 && r != 6 && !(spanning_null && r == 1)).collect();
+        let mut lens_with_span = lens;
+        if spanning_null {
+            lens_with_span[1] = 2;
+        }
+        let n: usize = lens_with_span.iter().sum();
+        let lat = Float32Array::from_iter_values((0..n).map(|i| 37.0 + i as f32 * 0.001));
+        let lon = Float32Array::from_iter_values((0..n).map(|i| -122.0 - i as f32 * 0.002));
+        let element = Arc::new(Field::new("element", DataType::Struct(points()), false));
+        let route = ListArray::new(
+            element.clone(),
+            OffsetBuffer::from_lengths(lens_with_span),
+            Arc::new(StructArray::new(points(), vec![Arc::new(lat), Arc::new(lon)], None)),
+            Some(NullBuffer::from(valid)),
+        );
+        let xs_element = Arc::new(Field::new("element", DataType::Float32, false));
+        let xs = ListArray::new(
+            xs_element.clone(),
+            OffsetBuffer::from_lengths((0..10).map(|r| r % 3)),
+            Arc::new(Float32Array::from_iter_values(
+                (0..10).flat_map(|r| (0..r % 3).map(move |k| (r * 10 + k) as f32)),
+            )),
+            None,
+        );
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int32, false),
+            Field::new("route", DataType::List(element), true),
+            Field::new("xs", DataType::List(xs_element), false),
+        ]));
+        let columns: Vec<ArrayRef> = vec![Arc::new(Int32Array::from_iter_values(0..10)), Arc::new(route), Arc::new(xs)];
+        RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    fn written(batch: &RecordBatch) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        write_table(&path, batch.schema(), batch.num_rows(), ENC, &[], |r| batch.slice(r.start, r.len())).unwrap();
+        std::fs::read(path).unwrap()
+    }
+
+    fn read(bytes: Vec<u8>) -> RecordBatch {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap().build().unwrap();
+        let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+        concat_batches(&batches[0].schema(), &batches).unwrap()
+    }
+
+    #[test]
+    fn float_lists_read_back_as_written() {
+        for spanning_null in [false, true] {
+            let batch = table(spanning_null);
+            let back = read(written(&batch));
+            assert_eq!(back.num_rows(), 10);
+            for (i, (got, want)) in back.columns().iter().zip(batch.columns()).enumerate() {
+                assert_eq!(got.to_data(), want.to_data(), "column {i}, spanning null {spanning_null}");
+            }
+        }
+    }
+
+    #[test]
+    fn float_lists_fast_path_writes_the_arrow_writers_bytes() {
+        let batch = table(false);
+        let (props, _) = properties(&batch.schema(), ENC, &[]).unwrap();
+        let mut generic = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut generic, batch.schema(), Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        assert_eq!(written(&batch), generic);
+    }
 }
