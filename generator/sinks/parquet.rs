@@ -202,7 +202,7 @@ where
 /// next in line, then starts the groups the window now admits. No thread
 /// waits for a whole batch of groups, and at most `window` encoded groups
 /// are held in memory.
-struct Pipeline<'a, F, W: Write + Send> {
+struct Pipeline<'a, F> {
     groups: Vec<Range<usize>>,
     window: usize,
     schema: SchemaRef,
@@ -211,11 +211,14 @@ struct Pipeline<'a, F, W: Write + Send> {
     factory: ArrowRowGroupWriterFactory,
     batch: F,
     name: &'a str,
-    state: Mutex<InOrder<W>>,
+    state: Mutex<InOrder>,
 }
 
-struct InOrder<W: Write + Send> {
-    file: SerializedFileWriter<W>,
+/// The file being written: hashed as it goes, buffered.
+type Sink = Hashing<BufWriter<File>>;
+
+struct InOrder {
+    file: SerializedFileWriter<Sink>,
     /// Groups appended to the file so far.
     appended: usize,
     /// Groups started so far.
@@ -225,10 +228,9 @@ struct InOrder<W: Write + Send> {
     error: Option<Error>,
 }
 
-impl<F, W> Pipeline<'_, F, W>
+impl<F> Pipeline<'_, F>
 where
     F: Fn(Range<usize>) -> RecordBatch + Sync,
-    W: Write + Send,
 {
     fn run<'s>(&'s self, s: &rayon::ScopeFifo<'s>, group: usize) {
         let encoded = self.encode(group);
@@ -287,7 +289,10 @@ where
         while st.error.is_none() {
             let Some(chunks) = st.ready.remove(&st.appended) else { break };
             match append(&mut st.file, chunks).context(|| self.name.to_string()) {
-                Ok(()) => st.appended += 1,
+                Ok(()) => {
+                    st.appended += 1;
+                    start_writeback(st.file.inner().inner.get_ref());
+                }
                 Err(e) => st.error = Some(e),
             }
         }
@@ -300,7 +305,21 @@ where
     }
 }
 
-fn append<W: Write + Send>(file: &mut SerializedFileWriter<W>, chunks: Vec<Chunk>) -> parquet::errors::Result<()> {
+/// Asks the kernel to start writing out what the file holds so far, so the
+/// final fsync has little left to wait for: on its own it ended each run with
+/// ~13 ms of idle cores. A hint only; a no-op off Linux.
+fn start_writeback(file: &File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: sync_file_range only reads the descriptor, which `file` keeps open.
+        unsafe {
+            libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+}
+
+fn append(file: &mut SerializedFileWriter<Sink>, chunks: Vec<Chunk>) -> parquet::errors::Result<()> {
     let mut row_group = file.next_row_group()?;
     for chunk in chunks {
         match chunk {
