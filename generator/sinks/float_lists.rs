@@ -1,5 +1,5 @@
 //! A fast path for top-level lists of f32 values or of structs of f32 values
-//! (the pickup event's route points, ~8 M per canonical run). The generic
+//! (the pickup event's route points, 7.6 M per canonical run). The generic
 //! Arrow writer computes repetition and definition levels separately for
 //! every leaf, growing them value by value, and then gathers the values by
 //! index. Here the levels are read straight off the list offsets once per
