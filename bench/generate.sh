@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: the full 90-day canonical scenario, on synthetic roads and with
 # San Francisco on the real sf-north extract. Prints the median wall time,
-# events/s and peak RSS of N runs (default 5). Not a test: nothing is asserted.
+# events/s, CPU time (user + sys: steadier than wall on a shared machine) and
+# peak RSS of N runs (default 5). Not a test: nothing is asserted.
 #   bash bench/generate.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,18 +17,19 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 
 bench() {
   local label=$1; shift
-  local walls=() rss=() events=0
+  local walls=() cpus=() rss=() events=0
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$out/time" "$bin" generate scenarios/caspers.toml -q --out "$out/ds" "$@" >/dev/null
-    read -r wall kb <"$out/time"
-    walls+=("$wall"); rss+=("$kb")
+    /usr/bin/time -f "%e %M %U %S" -o "$out/time" "$bin" generate scenarios/caspers.toml -q --out "$out/ds" "$@" >/dev/null
+    read -r wall kb user sys <"$out/time"
+    walls+=("$wall"); rss+=("$kb"); cpus+=("$(echo "$user + $sys" | bc -l)")
   done
   events=$(python3 -c "import json,sys; print(json.load(open('$out/ds/manifest.json'))['tables']['events'])")
-  local w r
+  local w c r
   w=$(printf '%s\n' "${walls[@]}" | median)
+  c=$(printf '%s\n' "${cpus[@]}" | median)
   r=$(printf '%s\n' "${rss[@]}" | median)
-  printf '%-28s median wall %6.2f s  %9.0f events/s  peak RSS %5.0f MB  (%d events, runs: %s)\n' \
-    "$label" "$w" "$(echo "$events / $w" | bc -l)" "$(echo "$r / 1024" | bc -l)" "$events" "${walls[*]}"
+  printf '%-28s median wall %6.2f s  %9.0f events/s  CPU %5.2f s  peak RSS %5.0f MB  (%d events, runs: %s)\n' \
+    "$label" "$w" "$(echo "$events / $w" | bc -l)" "$c" "$(echo "$r / 1024" | bc -l)" "$events" "${walls[*]}"
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
