@@ -8,7 +8,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::events::{sort_events, Dataset};
+use crate::events::{merge, Dataset};
 use crate::lifecycles::{simulate, EVENT_TYPES};
 use crate::progress::Progress;
 use crate::roads::{self, osm, synthetic, AreaSpec, DeliveryArea, RoadData, RoadSource};
@@ -144,11 +144,13 @@ pub fn run(opts: &Options) -> Result<Summary> {
     timing("roads", &mut lap);
 
     let bar = progress.stage("orders", scn.calendar.days as u64 * scn.locations.len() as u64);
-    let mut sim = simulate(scn, &areas, &|| bar.inc(1))?;
+    let parts = simulate(scn, &areas, &|| bar.inc(1))?;
     bar.finish_and_clear();
     timing("simulate", &mut lap);
-    sort_events(&mut sim);
-    timing("sort", &mut lap);
+    // Day starts split the merge into slabs that run in parallel.
+    let day_starts: Vec<i64> = (1..scn.calendar.days).map(|d| scn.calendar.day_start_ms(d)).collect();
+    let sim = merge(parts, &day_starts);
+    timing("merge", &mut lap);
 
     let mut manifest = Manifest {
         simkit_version: env!("CARGO_PKG_VERSION").to_string(),

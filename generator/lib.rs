@@ -4,7 +4,7 @@
 //! The pipeline runs one way through these stages, each with one small entry point:
 //! `scenario::load` (parse + validate) -> `roads::load_area` (delivery areas and
 //! routing trees) -> `demand::arrivals` -> `lifecycles::simulate` (orders and
-//! their events) -> `events::sort_events` (the sorted event table) ->
+//! their events, per partition) -> `events::merge` (the sorted event table) ->
 //! `sinks::write_dataset` (Parquet, manifest, atomic output directory).
 //! `generate::run` chains them; `verify` re-checks a dataset; `replay`
 //! streams one. `model` holds the generic building blocks and `seed` builds

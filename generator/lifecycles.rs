@@ -1,7 +1,7 @@
 //! Lifecycles: turns each arrival into an order — basket, customer, kitchen
 //! and driver timings, route and GPS pings — and its events. Partitions
-//! `(day, location)` are independent and run in parallel; their results are
-//! concatenated in partition order, so the output does not depend on threads.
+//! `(day, location)` are independent and run in parallel; each comes out
+//! sorted, in partition order, so the output does not depend on threads.
 //! The entry point is [`simulate`].
 
 use std::cmp::Ordering;
@@ -75,74 +75,28 @@ pub struct Event {
     pub progress_pct: f32,
 }
 
-/// The order of the events table: by time, then order id, then sequence.
-/// Keys are unique (an order's sequence numbers are distinct).
+/// An event's place in the events table: time, order id, sequence. Keys
+/// are unique (an order's sequence numbers are distinct).
+pub type EventKey = (i64, [u8; 6], u16);
+
+/// The key of `e`, whose order index points into `orders`.
+pub fn event_key(orders: &[Order], e: &Event) -> EventKey {
+    (e.ts_ms, orders[e.order as usize].id, e.sequence)
+}
+
+/// The order of the events table (see [`EventKey`]); looks the order ids up
+/// only when the times tie.
 pub fn event_order(orders: &[Order], a: &Event, b: &Event) -> Ordering {
-    a.ts_ms
-        .cmp(&b.ts_ms)
-        .then_with(|| (&orders[a.order as usize].id, a.sequence).cmp(&(&orders[b.order as usize].id, b.sequence)))
+    a.ts_ms.cmp(&b.ts_ms).then_with(|| event_key(orders, a).cmp(&event_key(orders, b)))
 }
 
 #[derive(Default)]
 pub struct Simulation {
     pub orders: Vec<Order>,
     pub lines: Vec<Line>,
-    /// In partition order; the events stage sorts them by [`event_order`].
+    /// Sorted by [`event_order`] (within each partition, until the events
+    /// stage merges them).
     pub events: Vec<Event>,
-}
-
-impl Simulation {
-    /// Concatenates partitions in order, rebasing order and line indices.
-    /// Events, by far the largest part, are copied in parallel straight into
-    /// place while orders and lines are appended. Each partition is freed as
-    /// soon as it is copied, so the allocator reuses its memory at once
-    /// instead of holding every partition beside the result.
-    fn concat(parts: Vec<Simulation>) -> Simulation {
-        // One pass: split each partition into its events and its orders and
-        // lines, noting where its orders start and the totals.
-        let (mut event_parts, mut tables, mut order_bases) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut n_events, mut n_orders, mut n_lines) = (0, 0, 0);
-        for p in parts {
-            order_bases.push(n_orders as u32);
-            (n_events, n_orders, n_lines) =
-                (n_events + p.events.len(), n_orders + p.orders.len(), n_lines + p.lines.len());
-            event_parts.push(p.events);
-            tables.push((p.orders, p.lines));
-        }
-        let mut events = Vec::with_capacity(n_events);
-        let (orders, lines) = rayon::join(
-            || {
-                let (mut orders, mut lines) = (Vec::with_capacity(n_orders), Vec::with_capacity(n_lines));
-                for (part_orders, part_lines) in tables {
-                    let base = lines.len() as u32;
-                    orders.extend(
-                        part_orders.into_iter().map(|o| Order { lines: (o.lines.0 + base, o.lines.1 + base), ..o }),
-                    );
-                    lines.extend_from_slice(&part_lines);
-                }
-                (orders, lines)
-            },
-            || {
-                let mut slots = Vec::with_capacity(event_parts.len());
-                let mut rest = &mut events.spare_capacity_mut()[..n_events];
-                for part in &event_parts {
-                    let (slot, tail) = rest.split_at_mut(part.len());
-                    slots.push(slot);
-                    rest = tail;
-                }
-                slots.into_par_iter().zip(event_parts).zip(&order_bases).for_each(|((slot, part), &base)| {
-                    for (to, from) in slot.iter_mut().zip(&part) {
-                        to.write(Event { order: from.order + base, ..*from });
-                    }
-                });
-            },
-        )
-        .0;
-        // SAFETY: the slots split the first `n_events` spare elements exactly,
-        // and each slot was written in full from its partition's events.
-        unsafe { events.set_len(n_events) };
-        Simulation { orders, lines, events }
-    }
 }
 
 /// Everything a partition needs, prepared once.
@@ -154,9 +108,14 @@ struct Model<'a> {
     id_key: u64,
 }
 
-/// Simulates every (day, location) partition. `on_partition` is called once
-/// per finished partition (for progress reporting).
-pub fn simulate(scn: &KitchenScenario, areas: &[DeliveryArea], on_partition: &(dyn Fn() + Sync)) -> Result<Simulation> {
+/// Simulates every (day, location) partition; returns them in that order,
+/// each with its events sorted by [`event_order`]. `on_partition` is called
+/// once per finished partition (for progress reporting).
+pub fn simulate(
+    scn: &KitchenScenario,
+    areas: &[DeliveryArea],
+    on_partition: &(dyn Fn() + Sync),
+) -> Result<Vec<Simulation>> {
     let n_loc = scn.locations.len() as u32;
     if scn.calendar.days as u64 * n_loc as u64 > MAX_PARTITIONS {
         return Err(Error(format!(
@@ -179,8 +138,7 @@ pub fn simulate(scn: &KitchenScenario, areas: &[DeliveryArea], on_partition: &(d
         })
         .collect();
     // The first failing partition in order names the error, whatever the threads.
-    let parts = results.into_iter().collect::<Result<Vec<_>>>()?;
-    Ok(Simulation::concat(parts))
+    results.into_iter().collect()
 }
 
 fn minutes_to_ms(minutes: f64) -> i64 {
@@ -211,7 +169,12 @@ impl Model<'_> {
         let mut basket_rng = stream(s, l, d, Purpose::Basket);
         let mut customer_rng = stream(s, l, d, Purpose::Customer);
         let mut life_rng = stream(s, l, d, Purpose::Lifecycle);
-        let mut out = Simulation::default();
+        // Sized up front (canonical means: 13.4 events, 2.9 lines an order).
+        let mut out = Simulation {
+            orders: Vec::with_capacity(created.len()),
+            lines: Vec::with_capacity(created.len() * 4),
+            events: Vec::with_capacity(created.len() * 16),
+        };
         let mut scratch = Scratch::default();
         for (i, &t0) in created.iter().enumerate() {
             let order_index = out.orders.len() as u32;
@@ -296,6 +259,10 @@ impl Model<'_> {
                 pings: (count - 1) as u16,
             });
         }
+        // Sorted here, while the partition is in cache: the events stage
+        // then only merges.
+        let Simulation { events, orders, .. } = &mut out;
+        events.sort_unstable_by(|a, b| event_order(orders, a, b));
         Ok(out)
     }
 

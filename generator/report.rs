@@ -7,9 +7,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::generate::Summary;
+use crate::roads::area::{snap, Snapped};
 use crate::roads::geo::haversine_m;
 use crate::roads::graph::RoadGraph;
-use crate::roads::tree::{can_reach, SearchScratch, ShortestPathTree};
 use crate::roads::{fetch, osm};
 use crate::scenario;
 
@@ -85,14 +85,13 @@ pub fn inspect_roads(path: &Path, center: Option<[f64; 2]>, radius_mi: f64) -> R
     let _ = writeln!(out, "  classes        {}", classes.join(", "));
     if let Some(c) = center {
         let radius_m = radius_mi * METRES_PER_MILE;
-        let (node, snap) = g.nearest_node(c).ok_or_else(|| Error(format!("{}: no drivable roads", path.display())))?;
-        let tree = ShortestPathTree::build(&g, node, &mut SearchScratch::default());
-        let back = can_reach(&g, node);
+        let Snapped { snap_m, tree, back, .. } =
+            snap(&g, c).ok_or_else(|| Error(format!("{}: no drivable roads", path.display())))?;
         let within: Vec<u32> = (0..g.node_count() as u32).filter(|&n| haversine_m(c, g.point(n)) <= radius_m).collect();
         let area: Vec<u32> = within.iter().copied().filter(|&n| tree.reaches(n) && back[n as usize]).collect();
         let mean_km = area.iter().map(|&n| tree.dist[n as usize]).sum::<f64>() / area.len().max(1) as f64 / 1000.0;
         let _ = writeln!(out, "  around {:.6},{:.6} within {radius_mi} mi:", c[0], c[1]);
-        let _ = writeln!(out, "    nearest road node {snap:.0} m away");
+        let _ = writeln!(out, "    nearest road node {snap_m:.0} m away");
         let _ = writeln!(out, "    road nodes within radius {}", within.len());
         let _ = writeln!(out, "    delivery area (reachable both ways) {}", area.len());
         let _ = writeln!(out, "    mean route length {mean_km:.2} km");

@@ -4,6 +4,7 @@
 
 use super::geo::haversine_m;
 use super::graph::RoadGraph;
+use super::layout::RouteLayout;
 use super::tree::{can_reach, SearchScratch, ShortestPathTree};
 use super::{AreaSpec, RoadSource};
 
@@ -19,14 +20,46 @@ pub struct DeliveryArea {
     /// Candidate customer nodes, ascending.
     pub nodes: Vec<u32>,
     pub tree: ShortestPathTree,
-    /// Node coordinates as stored in the events table, densely packed for route walks.
-    points_f32: Vec<[f32; 2]>,
+    /// The tree laid out for reading routes.
+    routes: RouteLayout,
+}
+
+/// Where a kitchen joins the road network: the node nearest to it within the
+/// largest strongly connected component (never an isolated one-way
+/// fragment), its distance, and the searches from that node.
+pub struct Snapped {
+    pub node: u32,
+    pub snap_m: f64,
+    pub tree: ShortestPathTree,
+    /// Which nodes can reach `node`.
+    pub back: Vec<bool>,
+}
+
+/// Snaps `p` to the road network (see [`Snapped`]); `None` without nodes.
+pub fn snap(graph: &RoadGraph, p: [f64; 2]) -> Option<Snapped> {
+    // Independent searches: run side by side, as the last area to load
+    // otherwise keeps one core alone.
+    let searches = |node| {
+        rayon::join(|| ShortestPathTree::build(graph, node, &mut SearchScratch::default()), || can_reach(graph, node))
+    };
+    let (node, snap_m) = graph.nearest_of(p, 0..graph.node_count() as u32)?;
+    let (tree, back) = searches(node);
+    // The nodes reachable both ways form the node's component. One with more
+    // than half the nodes is the largest, and then the nearest node overall is
+    // the nearest in it: the full component decomposition, which costs as
+    // much as both searches, is only needed otherwise.
+    let component = (0..graph.node_count()).filter(|&v| tree.reaches(v as u32) && back[v]).count();
+    if component * 2 > graph.node_count() {
+        return Some(Snapped { node, snap_m, tree, back });
+    }
+    let (node, snap_m) = graph.nearest_node(p)?;
+    let (tree, back) = searches(node);
+    Some(Snapped { node, snap_m, tree, back })
 }
 
 impl DeliveryArea {
     pub fn build(spec: &AreaSpec, graph: RoadGraph, source: RoadSource) -> Result<DeliveryArea, String> {
-        let (kitchen_node, snap) = graph
-            .nearest_node(spec.kitchen)
+        let Snapped { node: kitchen_node, snap_m: snap, tree, back } = snap(&graph, spec.kitchen)
             .ok_or_else(|| format!("location `{}`: the road network has no drivable roads", spec.code))?;
         if snap > spec.max_snap_m {
             return Err(format!(
@@ -40,12 +73,6 @@ impl DeliveryArea {
                 spec.max_snap_m
             ));
         }
-        // Independent searches: run side by side, as the last area to load
-        // otherwise keeps one core alone.
-        let (tree, back) = rayon::join(
-            || ShortestPathTree::build(&graph, kitchen_node, &mut SearchScratch::default()),
-            || can_reach(&graph, kitchen_node),
-        );
         let nodes: Vec<u32> = (0..graph.node_count() as u32)
             .filter(|&n| tree.reaches(n) && back[n as usize] && n != kitchen_node)
             .filter(|&n| haversine_m(spec.kitchen, graph.point(n)) <= spec.radius_m)
@@ -60,7 +87,7 @@ impl DeliveryArea {
                 spec.min_nodes
             ));
         }
-        let points_f32 = graph.graph.node_weights().map(|p| [p[0] as f32, p[1] as f32]).collect();
+        let routes = RouteLayout::new(&graph, &tree, spec.kitchen, snap);
         Ok(DeliveryArea {
             graph,
             source,
@@ -69,17 +96,12 @@ impl DeliveryArea {
             kitchen_snap_m: snap,
             nodes,
             tree,
-            points_f32,
+            routes,
         })
     }
 
     /// Route length in metres from the kitchen to `node` (kitchen snap included).
     pub fn route_length_m(&self, node: u32) -> f64 {
-        self.cumulative_m(node)
-    }
-
-    /// Distance along every route from the kitchen to tree node `node`.
-    fn cumulative_m(&self, node: u32) -> f64 {
         self.kitchen_snap_m + self.tree.dist[node as usize]
     }
 
@@ -89,54 +111,21 @@ impl DeliveryArea {
     }
 
     /// Appends the route kitchen -> `node` as float32 coordinates (see
-    /// [`Self::route_points`]), filled backwards by one walk up the tree.
+    /// [`Self::route_points`]).
     pub fn append_route_f32(&self, node: u32, lat: &mut Vec<f32>, lon: &mut Vec<f32>) {
         let start = lat.len();
         let end = start + self.route_points(node);
         lat.resize(end, 0.0);
         lon.resize(end, 0.0);
-        let (mut v, mut i) = (node, end - 1);
-        loop {
-            [lat[i], lon[i]] = self.points_f32[v as usize];
-            if v == self.tree.root {
-                break;
-            }
-            (v, i) = (self.tree.pred[v as usize], i - 1);
-        }
-        debug_assert_eq!(i, start + 1);
         [lat[start], lon[start]] = self.kitchen.map(|c| c as f32);
+        self.routes.fill_route_f32(node, &mut lat[start + 1..], &mut lon[start + 1..]);
     }
 
     /// Calls `f(i, point)` with the position at each distance `distances_m[i]`
     /// (metres from the kitchen, descending) along the route kitchen -> `node`,
     /// interpolated along the segment it falls on (not snapped to a vertex).
-    /// One upward walk of the tree serves every distance.
-    pub fn points_along(&self, node: u32, distances_m: &[f64], mut f: impl FnMut(usize, [f64; 2])) {
-        let mut v = node;
-        for (i, &s) in distances_m.iter().enumerate() {
-            // Climb to the first route vertex at or beyond `s`; above the
-            // tree's root lies the kitchen itself, at distance 0.
-            while v != self.tree.root && self.cumulative_m(self.tree.pred[v as usize]) >= s {
-                v = self.tree.pred[v as usize];
-            }
-            let (c1, b) = (self.cumulative_m(v), self.graph.point(v));
-            let point = if s > c1 {
-                b // beyond the route's end
-            } else if v == self.tree.root && s <= 0.0 {
-                self.kitchen
-            } else {
-                // The segment starts at the kitchen above the root, else at the predecessor.
-                let (c0, a) = if v == self.tree.root {
-                    (0.0, self.kitchen)
-                } else {
-                    let u = self.tree.pred[v as usize];
-                    (self.cumulative_m(u), self.graph.point(u))
-                };
-                let t = if c1 > c0 { (s - c0) / (c1 - c0) } else { 0.0 };
-                [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]
-            };
-            f(i, point);
-        }
+    pub fn points_along(&self, node: u32, distances_m: &[f64], f: impl FnMut(usize, [f64; 2])) {
+        self.routes.points_along(node, distances_m, f);
     }
 }
 
@@ -161,6 +150,32 @@ mod tests {
         area.append_route_f32(2, &mut lat, &mut lon);
         assert_eq!(lon, vec![9.0, -0.0005, 0.0, 0.001, 0.003]);
         assert_eq!(lat, vec![9.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn kitchens_snap_to_the_nearest_node_of_the_largest_component() {
+        use super::snap;
+        use crate::roads::tree::tests::random_graph;
+        use crate::roads::tree::{can_reach, SearchScratch, ShortestPathTree};
+        let (mut shortcut, mut elsewhere) = (0, 0);
+        for seed in 0..30 {
+            for n in [14, 40] {
+                let g = random_graph(seed, n);
+                for p in [[0.0, 0.0], [0.002, 0.003], [0.004, 0.006], [0.0051, 0.0012]] {
+                    let got = snap(&g, p).unwrap();
+                    assert_eq!(Some((got.node, got.snap_m)), g.nearest_node(p), "seed {seed} n {n} {p:?}");
+                    let tree = ShortestPathTree::build(&g, got.node, &mut SearchScratch::default());
+                    assert_eq!((&got.tree.dist, &got.tree.pred), (&tree.dist, &tree.pred));
+                    assert_eq!(got.back, can_reach(&g, got.node));
+                    let nearest = g.nearest_of(p, 0..n as u32).unwrap().0;
+                    let component = (0..n).filter(|&v| got.tree.reaches(v as u32) && got.back[v]).count();
+                    shortcut += usize::from(nearest == got.node && component * 2 > n);
+                    elsewhere += usize::from(nearest != got.node);
+                }
+            }
+        }
+        // Both ways through `snap` were taken.
+        assert!(shortcut > 0 && elsewhere > 0, "{shortcut} {elsewhere}");
     }
 
     #[test]

@@ -91,10 +91,12 @@ impl RoadGraph {
         // DFS path, which can overflow a thread stack on a large extract.
         let sccs = petgraph::algo::kosaraju_scc(&self.graph);
         let largest = sccs.iter().max_by_key(|c| (c.len(), std::cmp::Reverse(c.iter().min().copied())))?;
-        largest
-            .iter()
-            .map(|n| (n.index() as u32, haversine_m(p, self.graph[*n])))
-            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+        self.nearest_of(p, largest.iter().map(|n| n.index() as u32))
+    }
+
+    /// The node of `nodes` nearest to `p` (ties: the lowest index), and its distance in metres.
+    pub fn nearest_of(&self, p: [f64; 2], nodes: impl Iterator<Item = u32>) -> Option<(u32, f64)> {
+        nodes.map(|n| (n, haversine_m(p, self.point(n)))).min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
     }
 }
 

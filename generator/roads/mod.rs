@@ -12,6 +12,7 @@ pub mod drive;
 pub mod fetch;
 pub mod geo;
 pub mod graph;
+pub mod layout;
 pub mod osm;
 pub mod synthetic;
 pub mod tree;

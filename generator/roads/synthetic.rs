@@ -1357,15 +1357,4 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    fn build_time() {
-        let _ = city(1, CHICAGO, CANONICAL_RADIUS_M);
-        let runs = 10;
-        let t = std::time::Instant::now();
-        for seed in 0..runs {
-            std::hint::black_box(city(seed, CHICAGO, CANONICAL_RADIUS_M));
-        }
-        println!("city(): {:.2} ms per build", t.elapsed().as_secs_f64() * 1000.0 / runs as f64);
-    }
 }

@@ -126,14 +126,14 @@ pub fn can_reach(graph: &RoadGraph, target: u32) -> Vec<bool> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::roads::{Oneway, RoadData, Way};
     use crate::seed::{stream, Purpose};
     use rand::Rng;
 
     /// A random small graph: `n` nodes on a jittered grid with random ways.
-    fn random_graph(seed: u64, n: usize) -> RoadGraph {
+    pub(in crate::roads) fn random_graph(seed: u64, n: usize) -> RoadGraph {
         let mut rng = stream(seed, 0, 0, Purpose::SyntheticRoads);
         let nodes =
             (0..n).map(|i| [(i / 7) as f64 * 0.001 + rng.random::<f64>() * 1e-4, (i % 7) as f64 * 0.001]).collect();

@@ -159,8 +159,8 @@ where
     let file = File::create(path).context(|| name.clone())?;
     let hashing = Hashing { inner: BufWriter::with_capacity(1 << 20, file), hash: Sha256::new(), bytes: 0 };
     let (props, fields) = properties(&schema, enc, special)?;
-    let props = Arc::new(props);
-    let writer = ArrowWriter::try_new(hashing, schema.clone(), Some((*props).clone())).context(|| name.clone())?;
+    let float_list_props = Arc::new(float_lists::properties(&props));
+    let writer = ArrowWriter::try_new(hashing, schema.clone(), Some(props)).context(|| name.clone())?;
     let (file_writer, factory) = writer.into_serialized_writer().context(|| name.clone())?;
     let step = enc.row_group_rows.max(1);
     let pipeline = Pipeline {
@@ -168,7 +168,7 @@ where
         window: rayon::current_num_threads().max(1) * 4,
         schema,
         fields,
-        props,
+        float_list_props,
         factory,
         batch,
         name: &name,
@@ -207,7 +207,8 @@ struct Pipeline<'a, F> {
     window: usize,
     schema: SchemaRef,
     fields: Vec<FieldPlan>,
-    props: Arc<WriterProperties>,
+    /// Properties of the float-list fast path.
+    float_list_props: Arc<WriterProperties>,
     factory: ArrowRowGroupWriterFactory,
     batch: F,
     name: &'a str,
@@ -254,7 +255,7 @@ where
             .zip(fields)
             .map(|(writers, ((array, field), plan))| {
                 if plan.float_list {
-                    if let Some(chunks) = float_lists::encode(array, &plan.leaves, &self.props) {
+                    if let Some(chunks) = float_lists::encode(array, &plan.leaves, &self.float_list_props) {
                         return Ok(chunks.context(name)?.into_iter().map(Chunk::Raw).collect());
                     }
                 }
