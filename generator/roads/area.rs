@@ -52,9 +52,13 @@ pub fn snap(graph: &RoadGraph, p: [f64; 2]) -> Option<Snapped> {
     if component * 2 > graph.node_count() {
         return Some(Snapped { node, snap_m, tree, back });
     }
-    let (node, snap_m) = graph.nearest_node(p)?;
-    let (tree, back) = searches(node);
-    Some(Snapped { node, snap_m, tree, back })
+    match graph.nearest_node(p)? {
+        (largest, _) if largest == node => Some(Snapped { node, snap_m, tree, back }),
+        (node, snap_m) => {
+            let (tree, back) = searches(node);
+            Some(Snapped { node, snap_m, tree, back })
+        }
+    }
 }
 
 impl DeliveryArea {
