@@ -90,6 +90,29 @@ pub fn event_order(orders: &[Order], a: &Event, b: &Event) -> Ordering {
     a.ts_ms.cmp(&b.ts_ms).then_with(|| event_key(orders, a).cmp(&event_key(orders, b)))
 }
 
+/// Sorts one partition's events by [`event_order`]. The sort runs on 8-byte
+/// keys (time since the partition's first event, then position) rather than
+/// on the 32-byte events: ~3x fewer instructions. Ties in time between
+/// orders, which positions do not order by id, are then re-sorted by the
+/// full key, and the events are gathered once. A partition spanning 2^32 ms
+/// (~50 days) or more falls back to sorting the events themselves.
+pub fn sort_events(events: &mut Vec<Event>, orders: &[Order]) {
+    const POSITION: u64 = u32::MAX as u64;
+    let Some(first) = events.iter().map(|e| e.ts_ms).min() else { return };
+    let since_first = |e: &Event| e.ts_ms.abs_diff(first);
+    if events.len() as u64 > POSITION || events.iter().any(|e| since_first(e) > POSITION) {
+        events.sort_unstable_by(|a, b| event_order(orders, a, b));
+        return;
+    }
+    let mut keys: Vec<u64> = events.iter().enumerate().map(|(i, e)| since_first(e) << 32 | i as u64).collect();
+    keys.sort_unstable();
+    let event = |k: &u64| &events[(k & POSITION) as usize];
+    for tied in keys.chunk_by_mut(|a, b| a >> 32 == b >> 32).filter(|run| run.len() > 1) {
+        tied.sort_unstable_by_key(|k| event_key(orders, event(k)));
+    }
+    *events = keys.iter().map(|k| *event(k)).collect();
+}
+
 #[derive(Default)]
 pub struct Simulation {
     pub orders: Vec<Order>,
@@ -262,7 +285,7 @@ impl Model<'_> {
         // Sorted here, while the partition is in cache: the events stage
         // then only merges.
         let Simulation { events, orders, .. } = &mut out;
-        events.sort_unstable_by(|a, b| event_order(orders, a, b));
+        sort_events(events, orders);
         Ok(out)
     }
 
@@ -334,4 +357,75 @@ struct Scratch {
 
 fn ev(ts_ms: i64, kind: u8) -> Event {
     Event { ts_ms, order: 0, sequence: 0, kind, lat: f32::NAN, lon: f32::NAN, progress_pct: f32::NAN }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use rand::seq::SliceRandom;
+    use rand::Rng;
+
+    use super::{event_order, sort_events, Event, Order};
+    use crate::seed::{stream, Purpose};
+
+    /// An order with just an id and its basket lines; the rest is neutral.
+    pub(crate) fn order(id: [u8; 6], lines: (u32, u32)) -> Order {
+        Order {
+            id,
+            location: 0,
+            created_ms: 0,
+            delivered_ms: 0,
+            customer_node: 0,
+            house_number: 1,
+            lines,
+            brands: [0; 3],
+            brand_count: 1,
+            total_cents: 0,
+            route_length_m: 0.0,
+            drive_s: 0.0,
+            pings: 0,
+        }
+    }
+
+    /// `orders` orders with shuffled ids, each with up to 14 events at times
+    /// `base + 0..spread` in steps of `step` (so many ties across orders).
+    fn partition(seed: u64, orders: u32, base: i64, spread: i64, step: i64) -> (Vec<Order>, Vec<Event>) {
+        let mut rng = stream(seed, 0, 0, Purpose::Lifecycle);
+        let mut ids: Vec<u32> = (0..orders).collect();
+        ids.shuffle(&mut rng);
+        let orders: Vec<Order> =
+            ids.iter().map(|i| order(*format!("{i:06}").as_bytes().first_chunk().unwrap(), (0, 0))).collect();
+        let mut events = Vec::new();
+        for o in 0..orders.len() as u32 {
+            for sequence in 1..=rng.random_range(1..15u16) {
+                let ts_ms = base + rng.random_range(0..spread) / step * step;
+                events.push(Event { ts_ms, order: o, sequence, kind: 1, lat: 0.0, lon: 0.0, progress_pct: 0.0 });
+            }
+        }
+        (orders, events)
+    }
+
+    #[test]
+    fn keyed_sort_equals_the_event_order() {
+        let cases = [
+            (300, -5_000, 200_000, 1_000),           // heavy ties, negative times
+            (300, 1_700_000_000_000, 86_400_000, 1), // a day, few ties
+            (40, 0, 1 << 40, 1 << 20),               // spans more than 2^32 ms: fallback
+            (0, 0, 1, 1),                            // empty
+        ];
+        let mut ties = 0;
+        for (seed, (orders, base, spread, step)) in cases.into_iter().enumerate() {
+            let (orders, mut events) = partition(seed as u64, orders, base, spread, step);
+            let mut want = events.clone();
+            want.sort_unstable_by(|a, b| event_order(&orders, a, b));
+            ties += want.windows(2).filter(|w| w[0].ts_ms == w[1].ts_ms && w[0].order != w[1].order).count();
+            sort_events(&mut events, &orders);
+            let key = |e: &Event| (e.ts_ms, e.order, e.sequence);
+            assert_eq!(
+                events.iter().map(key).collect::<Vec<_>>(),
+                want.iter().map(key).collect::<Vec<_>>(),
+                "case {seed}"
+            );
+        }
+        assert!(ties > 1_000, "the cases must tie across orders ({ties} ties)");
+    }
 }

@@ -128,26 +128,9 @@ mod tests {
     use rand::Rng;
 
     use super::merge;
+    use crate::lifecycles::tests::order;
     use crate::lifecycles::{event_order, Event, Line, Order, Simulation};
     use crate::seed::{stream, Purpose};
-
-    fn order(id: [u8; 6], lines: (u32, u32)) -> Order {
-        Order {
-            id,
-            location: 0,
-            created_ms: 0,
-            delivered_ms: 0,
-            customer_node: 0,
-            house_number: 1,
-            lines,
-            brands: [0; 3],
-            brand_count: 1,
-            total_cents: 0,
-            route_length_m: 0.0,
-            drive_s: 0.0,
-            pings: 0,
-        }
-    }
 
     /// Partitions that overlap in time, with shared timestamps across orders
     /// (so ties are broken by order id, then sequence) and shuffled ids.

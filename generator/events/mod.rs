@@ -126,7 +126,10 @@ impl Dataset<'_> {
     fn write_address(&self, order: u32, out: &mut StringBuilder) {
         let o = &self.sim.orders[order as usize];
         let street = self.area_of(order).graph.street_name(o.customer_node).unwrap_or("Unnamed Road");
-        let _ = write!(out, "{} {street}", o.house_number);
+        // Appended piece by piece: `write!` cost ~1% of a run here.
+        for piece in [itoa::Buffer::new().format(o.house_number), " ", street] {
+            let _ = out.write_str(piece);
+        }
         out.append_value("");
     }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Context, Error, Result};
 use crate::events::{events_schema, orders_schema, Dataset};
 use manifest::{FileInfo, Manifest};
-use parquet::Special::{self, DeltaLength, Dictionary};
+use parquet::Special::{self, DeltaLength, Dictionary, SortKey};
 
 /// A directory being written; dropped without [`OutputDir::commit`] it disappears.
 pub struct OutputDir {
@@ -68,8 +68,10 @@ pub const DIMENSION_TABLES: [&str; 7] =
 pub const REPLAY_SOURCE: &str = "replay_source.py";
 const REPLAY_SOURCE_PY: &str = include_str!("../replay/replay_source.py");
 
-/// Encodings that differ from the type defaults (see [`parquet::Special`]).
-const EVENTS_SPECIAL: &[Special] = &[DeltaLength("order_id"), Dictionary("progress_pct")];
+/// Columns treated differently from the type defaults (see [`parquet::Special`]).
+const EVENTS_SPECIAL: &[Special] = &[DeltaLength("order_id"), Dictionary("progress_pct"), SortKey("ts")];
+/// Orders are in (day, location) partitions, each by creation time.
+const ORDERS_SPECIAL: &[Special] = &[DeltaLength("order_id"), SortKey("created_at")];
 
 /// Writes every table, the Spark replay source and the manifest into `dir`.
 /// The events table is written while the small tables are: their encoding
@@ -97,7 +99,7 @@ pub fn write_dataset(
         },
         || -> Result<Vec<(String, FileInfo)>> {
             let orders = table("orders", &|p| {
-                parquet::write_table(p, orders_schema(), ds.sim.orders.len(), enc, &[DeltaLength("order_id")], |r| {
+                parquet::write_table(p, orders_schema(), ds.sim.orders.len(), enc, ORDERS_SPECIAL, |r| {
                     ds.orders_batch(r)
                 })
             })?;
