@@ -15,10 +15,10 @@ use arrow::array::{
     ArrayRef, Decimal128Array, DictionaryArray, Float32Array, Int16Array, Int8Array, ListArray, RecordBatch,
     StringArray, StringBuilder, StructArray, TimestampMillisecondArray,
 };
-use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::buffer::{BooleanBuffer, NullBuffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, Fields, Int8Type, Schema, SchemaRef, TimeUnit};
 
-use crate::lifecycles::{Simulation, CREATED, DELIVERED, EVENT_TYPES, PICKED_UP, PING};
+use crate::lifecycles::{Event, Simulation, CREATED, DELIVERED, EVENT_TYPES, PICKED_UP, PING};
 use crate::roads::DeliveryArea;
 use crate::scenario::kitchen::KitchenScenario;
 
@@ -102,10 +102,17 @@ fn id_column<'a>(ids: impl ExactSizeIterator<Item = &'a [u8; 6]>) -> StringArray
     StringArray::new(OffsetBuffer::from_lengths(std::iter::repeat_n(6, n)), bytes.into(), None)
 }
 
-fn list(fields: Fields, offsets: Vec<i32>, columns: Vec<ArrayRef>, valid: Vec<bool>) -> ArrayRef {
+fn list(fields: Fields, offsets: Vec<i32>, columns: Vec<ArrayRef>, valid: NullBuffer) -> ArrayRef {
     let values = StructArray::new(fields.clone(), columns, None);
     let field = Arc::new(Field::new("element", DataType::Struct(fields), false));
-    Arc::new(ListArray::new(field, OffsetBuffer::new(offsets.into()), Arc::new(values), Some(NullBuffer::from(valid))))
+    Arc::new(ListArray::new(field, OffsetBuffer::new(offsets.into()), Arc::new(values), Some(valid)))
+}
+
+/// Which events are of the kinds `keep` accepts, as a validity bitmap: the
+/// columns set only on some kinds are nullable, and their values elsewhere
+/// are never written.
+fn valid_where(ev: &[Event], keep: impl Fn(u8) -> bool) -> NullBuffer {
+    NullBuffer::new(BooleanBuffer::collect_bool(ev.len(), |i| keep(ev[i].kind)))
 }
 
 /// Lengths that fit most addresses ("1234 Some Street") and item names,
@@ -138,7 +145,6 @@ impl Dataset<'_> {
         let orders = &self.sim.orders;
         let scn = self.scenario;
         let n = ev.len();
-        let opt = |keep: bool, v: f32| if keep { Some(v) } else { None };
 
         let ts = TimestampMillisecondArray::from_iter_values(ev.iter().map(|e| e.ts_ms)).with_timezone("UTC");
         let order_id = id_column(ev.iter().map(|e| &orders[e.order as usize].id));
@@ -164,7 +170,7 @@ impl Dataset<'_> {
         let mut customer_lon = Vec::with_capacity(n);
         let mut addr = StringBuilder::with_capacity(n, created * ADDRESS_BYTES);
         // items: list<struct<...>>
-        let (mut item_offsets, mut item_valid) = (Vec::with_capacity(n + 1), Vec::with_capacity(n));
+        let mut item_offsets = Vec::with_capacity(n + 1);
         item_offsets.push(0i32);
         let (mut item_id, mut item_brand, mut item_price, mut item_qty) = (
             Vec::with_capacity(lines),
@@ -174,7 +180,7 @@ impl Dataset<'_> {
         );
         let mut item_name = StringBuilder::with_capacity(lines, lines * ITEM_NAME_BYTES);
         // route: list<struct<lat, lon>>
-        let (mut route_offsets, mut route_valid) = (Vec::with_capacity(n + 1), Vec::with_capacity(n));
+        let mut route_offsets = Vec::with_capacity(n + 1);
         route_offsets.push(0i32);
         let (mut route_lat, mut route_lon) = (Vec::with_capacity(route_points), Vec::with_capacity(route_points));
 
@@ -183,8 +189,8 @@ impl Dataset<'_> {
             let created = e.kind == CREATED;
             if created {
                 let p = self.area_of(e.order).graph.point(o.customer_node);
-                customer_lat.push(Some(p[0] as f32));
-                customer_lon.push(Some(p[1] as f32));
+                customer_lat.push(p[0] as f32);
+                customer_lon.push(p[1] as f32);
                 self.write_address(e.order, &mut addr);
                 for line in &self.sim.lines[o.lines.0 as usize..o.lines.1 as usize] {
                     let it = &scn.items[line.item as usize];
@@ -195,24 +201,28 @@ impl Dataset<'_> {
                     item_qty.push(line.qty as i8);
                 }
             } else {
-                customer_lat.push(None);
-                customer_lon.push(None);
+                customer_lat.push(0.0);
+                customer_lon.push(0.0);
                 addr.append_null();
             }
             item_offsets.push(item_id.len() as i32);
-            item_valid.push(created);
 
             let pickup = e.kind == PICKED_UP;
             if pickup {
                 self.area_of(e.order).append_route_f32(o.customer_node, &mut route_lat, &mut route_lon);
             }
             route_offsets.push(route_lat.len() as i32);
-            route_valid.push(pickup);
         }
-        let positioned = |e: &crate::lifecycles::Event| e.kind == PING || e.kind == DELIVERED;
-        let lat = Float32Array::from_iter(ev.iter().map(|e| opt(positioned(e), e.lat)));
-        let lon = Float32Array::from_iter(ev.iter().map(|e| opt(positioned(e), e.lon)));
-        let progress = Float32Array::from_iter(ev.iter().map(|e| opt(e.kind == PING, e.progress_pct)));
+        let on_created = valid_where(ev, |k| k == CREATED);
+        let positioned = valid_where(ev, |k| k == PING || k == DELIVERED);
+        let float_column = |value: fn(&Event) -> f32, valid: &NullBuffer| -> ArrayRef {
+            Arc::new(Float32Array::new(ev.iter().map(value).collect(), Some(valid.clone())))
+        };
+        let lat = float_column(|e| e.lat, &positioned);
+        let lon = float_column(|e| e.lon, &positioned);
+        let progress = float_column(|e| e.progress_pct, &valid_where(ev, |k| k == PING));
+        let customer =
+            |values: Vec<f32>| -> ArrayRef { Arc::new(Float32Array::new(values.into(), Some(on_created.clone()))) };
 
         let items = list(
             item_fields(),
@@ -226,13 +236,13 @@ impl Dataset<'_> {
                 ),
                 Arc::new(Int8Array::from(item_qty)),
             ],
-            item_valid,
+            on_created.clone(),
         );
         let route = list(
             point_fields(),
             route_offsets,
             vec![Arc::new(Float32Array::from(route_lat)), Arc::new(Float32Array::from(route_lon))],
-            route_valid,
+            valid_where(ev, |k| k == PICKED_UP),
         );
         let columns: Vec<ArrayRef> = vec![
             Arc::new(ts),
@@ -241,14 +251,14 @@ impl Dataset<'_> {
             Arc::new(type_id),
             Arc::new(event_type),
             Arc::new(sequence),
-            Arc::new(Float32Array::from(customer_lat)),
-            Arc::new(Float32Array::from(customer_lon)),
+            customer(customer_lat),
+            customer(customer_lon),
             Arc::new(addr.finish()),
             items,
             route,
-            Arc::new(lat),
-            Arc::new(lon),
-            Arc::new(progress),
+            lat,
+            lon,
+            progress,
         ];
         RecordBatch::try_new(events_schema(), columns).expect("columns match the events schema")
     }
