@@ -115,6 +115,10 @@ fn valid_where(ev: &[Event], keep: impl Fn(u8) -> bool) -> NullBuffer {
     NullBuffer::new(BooleanBuffer::collect_bool(ev.len(), |i| keep(ev[i].kind)))
 }
 
+fn nullable_f32(values: Vec<f32>, valid: &NullBuffer) -> ArrayRef {
+    Arc::new(Float32Array::new(values.into(), Some(valid.clone())))
+}
+
 /// Lengths that fit most addresses ("1234 Some Street") and item names,
 /// to size string buffers (canonical means: 14 and 16 bytes).
 const ADDRESS_BYTES: usize = 20;
@@ -215,14 +219,9 @@ impl Dataset<'_> {
         }
         let on_created = valid_where(ev, |k| k == CREATED);
         let positioned = valid_where(ev, |k| k == PING || k == DELIVERED);
-        let float_column = |value: fn(&Event) -> f32, valid: &NullBuffer| -> ArrayRef {
-            Arc::new(Float32Array::new(ev.iter().map(value).collect(), Some(valid.clone())))
-        };
-        let lat = float_column(|e| e.lat, &positioned);
-        let lon = float_column(|e| e.lon, &positioned);
-        let progress = float_column(|e| e.progress_pct, &valid_where(ev, |k| k == PING));
-        let customer =
-            |values: Vec<f32>| -> ArrayRef { Arc::new(Float32Array::new(values.into(), Some(on_created.clone()))) };
+        let lat = nullable_f32(ev.iter().map(|e| e.lat).collect(), &positioned);
+        let lon = nullable_f32(ev.iter().map(|e| e.lon).collect(), &positioned);
+        let progress = nullable_f32(ev.iter().map(|e| e.progress_pct).collect(), &valid_where(ev, |k| k == PING));
 
         let items = list(
             item_fields(),
@@ -251,8 +250,8 @@ impl Dataset<'_> {
             Arc::new(type_id),
             Arc::new(event_type),
             Arc::new(sequence),
-            customer(customer_lat),
-            customer(customer_lon),
+            nullable_f32(customer_lat, &on_created),
+            nullable_f32(customer_lon, &on_created),
             Arc::new(addr.finish()),
             items,
             route,
