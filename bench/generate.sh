@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-osm_dir=${SIMKIT_OSM_DIR:-../shared/osm}
+osm_dir=${SIMKIT_OSM_DIR:-}
 cargo build --release --quiet
 bin=target/release/simkit
 out=$(mktemp -d)
@@ -34,9 +34,9 @@ bench() {
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 bench "canonical, synthetic roads"
-if [ -f "$osm_dir/sf-north.osm.pbf" ]; then
+if [ -n "$osm_dir" ] && [ -f "$osm_dir/sf-north.osm.pbf" ]; then
   bench "canonical, SF on sf-north" --osm "sf=$osm_dir/sf-north.osm.pbf"
 else
-  echo "skipped SF on sf-north: $osm_dir/sf-north.osm.pbf not found (set SIMKIT_OSM_DIR)"
+  echo "skipped SF on sf-north: set SIMKIT_OSM_DIR to the folder of sf-north.osm.pbf"
 fi
 bench "canonical, synthetic, 1 thread" --threads 1

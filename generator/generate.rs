@@ -69,7 +69,11 @@ fn load_roads(opts: &Options, scn: &KitchenScenario, index: usize, progress: &Pr
         }
         None => {
             let seed = key(scn.seed, index as u64, 0, Purpose::SyntheticRoads);
-            progress.warn(&format!("location `{}`: no OSM extract found; using a synthetic street network", loc.code));
+            progress.warn(&format!(
+                "location `{code}`: no OSM extract found, so its roads are a synthetic city; for real roads run `simkit roads fetch {}` or pass --osm {code}=PATH (an .osm.pbf or .osm extract)",
+                opts.scenario.display(),
+                code = loc.code
+            ));
             (synthetic::city(seed, loc.kitchen, loc.radius_m), RoadSource::Synthetic { seed })
         }
     };
@@ -92,6 +96,48 @@ fn road_info(source: &RoadSource) -> RoadSourceInfo {
 
 fn default_out(scn: &KitchenScenario) -> PathBuf {
     Path::new("outputs").join(&scn.name)
+}
+
+/// Checks `--osm` against the scenario's locations: known codes, one extract each.
+fn check_osm_overrides(opts: &Options, scn: &KitchenScenario) -> Result<()> {
+    for (i, (code, path)) in opts.osm.iter().enumerate() {
+        if !scn.locations.iter().any(|l| &l.code == code) {
+            let known: Vec<&str> = scn.locations.iter().map(|l| l.code.as_str()).collect();
+            return Err(Error(format!(
+                "--osm {code}={}: unknown location code (expected one of: {})",
+                path.display(),
+                known.join(", ")
+            )));
+        }
+        if let Some((_, first)) = opts.osm[..i].iter().find(|(c, _)| c == code) {
+            return Err(Error(format!(
+                "--osm {code}={}: location `{code}` already has --osm {code}={}; give one extract per location",
+                path.display(),
+                first.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Everything the run reads, which its output must not hold.
+fn inputs(opts: &Options, scn: &KitchenScenario) -> Vec<PathBuf> {
+    let mut paths = vec![opts.scenario.clone()];
+    paths.extend(scn.inputs.iter().cloned());
+    paths.extend(scn.table_dir().map(Path::to_path_buf));
+    paths.extend(opts.osm.iter().map(|(_, p)| p.clone()));
+    paths.extend(scn.locations.iter().filter_map(|l| l.osm.clone()));
+    paths
+}
+
+/// The dataset's window: the earliest local start of day 0 and the latest
+/// local end of the last day among the locations.
+fn window(scn: &KitchenScenario) -> (i64, i64) {
+    let first = scn.calendar.date(0);
+    let last = scn.calendar.date(scn.calendar.days - 1);
+    let starts = scn.locations.iter().map(|l| l.clock.day(first).start_ms);
+    let ends = scn.locations.iter().map(|l| l.clock.day(last).end_ms);
+    (starts.min().unwrap_or(0), ends.max().unwrap_or(0))
 }
 
 /// Prints a stage's duration to stderr when SIMKIT_TIMINGS is set (for benchmarks).
@@ -117,21 +163,13 @@ pub fn run(opts: &Options) -> Result<Summary> {
     }
     let loaded = scenario::load(&opts.scenario, &sets)?;
     let scn = &loaded.kitchen;
-    for (code, _) in &opts.osm {
-        if !scn.locations.iter().any(|l| &l.code == code) {
-            let known: Vec<&str> = scn.locations.iter().map(|l| l.code.as_str()).collect();
-            return Err(Error(format!(
-                "--osm {code}=...: unknown location code (expected one of: {})",
-                known.join(", ")
-            )));
-        }
-    }
+    check_osm_overrides(opts, scn)?;
     timing("scenario", &mut lap);
     let out = opts.out.clone().unwrap_or_else(|| default_out(scn));
-    // Create the output location first: an unwritable directory fails before any work.
-    let dir = OutputDir::create(&out)?;
+    // Prepare the output first: an unwritable or protected directory fails before any work.
+    let dir = OutputDir::create(&out, &inputs(opts, scn))?;
 
-    let bar = progress.stage("roads", scn.locations.len() as u64);
+    let bar = progress.stage("roads", "locations", scn.locations.len() as u64);
     let areas: Vec<DeliveryArea> = (0..scn.locations.len())
         .into_par_iter()
         .map(|i| {
@@ -143,16 +181,18 @@ pub fn run(opts: &Options) -> Result<Summary> {
     bar.finish_and_clear();
     timing("roads", &mut lap);
 
-    let bar = progress.stage("orders", scn.calendar.days as u64 * scn.locations.len() as u64);
+    let bar = progress.stage("simulate", "location-days", scn.calendar.days as u64 * scn.locations.len() as u64);
     let parts = simulate(scn, &areas, &|| bar.inc(1))?;
     bar.finish_and_clear();
     timing("simulate", &mut lap);
     // Day starts split the merge into slabs that run in parallel.
-    let day_starts: Vec<i64> = (1..scn.calendar.days).map(|d| scn.calendar.day_start_ms(d)).collect();
+    let day_starts: Vec<i64> = (1..scn.calendar.days).map(|d| scn.calendar.utc_midnight_ms(d)).collect();
     let sim = merge(parts, &day_starts);
     timing("merge", &mut lap);
 
+    let (start_ms, end_ms) = window(scn);
     let mut manifest = Manifest {
+        format: crate::sinks::manifest::FORMAT,
         simkit_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: ScenarioInfo {
             name: scn.name.clone(),
@@ -161,8 +201,8 @@ pub fn run(opts: &Options) -> Result<Summary> {
             seed: scn.seed,
             start: scn.calendar.start.to_string(),
             days: scn.calendar.days,
-            start_ms: scn.calendar.day_start_ms(0),
-            end_ms: scn.calendar.end_ms(),
+            start_ms,
+            end_ms,
         },
         fingerprint: String::new(),
         locations: Vec::new(),
@@ -185,6 +225,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
             id: loc.id,
             code: loc.code.clone(),
             name: loc.name.clone(),
+            timezone: loc.clock.name().to_string(),
             orders: per_loc[i].0,
             events: per_loc[i].1,
             road_source: road_info(&areas[i].source),
@@ -210,7 +251,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     }
 
     let ds = Dataset { scenario: scn, areas: &areas, sim };
-    let bar = progress.stage("write", 9);
+    let bar = progress.stage("write", "tables", 2 + crate::sinks::DIMENSION_TABLES.len() as u64);
     let table_lap = std::sync::Mutex::new(Instant::now());
     let manifest = write_dataset(dir.path(), &ds, manifest, &|name| {
         bar.inc(1);

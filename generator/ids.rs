@@ -31,6 +31,42 @@ fn feistel(x: u32, key: u64) -> u32 {
     ((l as u32) << 16) | r as u32
 }
 
+/// The inverse of [`feistel`].
+fn feistel_inverse(x: u32, key: u64) -> u32 {
+    let (mut l, mut r) = ((x >> 16) as u16, x as u16);
+    for round in (0..4u64).rev() {
+        let f = mix64(key ^ (round << 32) ^ l as u64) as u16;
+        (l, r) = (r ^ f, l);
+    }
+    ((l as u32) << 16) | r as u32
+}
+
+/// The sequence number an id was made from with `key` (the inverse of
+/// [`order_id`]); `None` for text that is not an id.
+pub fn decode(id: &[u8], key: u64) -> Option<u64> {
+    if id.len() != 6 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &c in id {
+        v = v * 36 + ALPHABET.iter().position(|&a| a == c)? as u64;
+    }
+    let mut x = v as u32;
+    loop {
+        x = feistel_inverse(x, key);
+        if (x as u64) < ID_SPACE {
+            return Some(x as u64);
+        }
+    }
+}
+
+/// The `(day, location, index)` a sequence number stands for.
+pub fn parts(number: u64, locations: u32) -> (u64, u32, u32) {
+    let partition = number / PER_PARTITION;
+    let locations = locations.max(1) as u64;
+    (partition / locations, (partition % locations) as u32, (number % PER_PARTITION) as u32)
+}
+
 /// Maps a sequence number (< [`ID_SPACE`]) to its 6-character id. A bijection
 /// on the id space for a given key.
 pub fn order_id(number: u64, key: u64) -> [u8; 6] {
@@ -70,5 +106,18 @@ mod tests {
         }
         assert_ne!(order_id(5, 42), order_id(5, 43));
         assert_eq!(order_id(5, 42), order_id(5, 42));
+    }
+
+    #[test]
+    fn ids_decode_to_their_partition() {
+        for (day, loc, i) in [(0, 0, 0), (89, 3, 311), (1234, 2, 65_535), (8_000, 3, 7)] {
+            let n = sequence_number(day, loc, 4, i);
+            let id = order_id(n, 42);
+            assert_eq!(decode(&id, 42), Some(n));
+            assert_eq!(parts(n, 4), (day as u64, loc, i));
+            assert_ne!(decode(&id, 43), Some(n), "another key decodes elsewhere");
+        }
+        assert_eq!(decode(b"abc", 42), None);
+        assert_eq!(decode(b"ABC-12", 42), None);
     }
 }

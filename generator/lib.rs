@@ -19,6 +19,7 @@ pub mod events;
 pub mod generate;
 pub mod ids;
 pub mod lifecycles;
+pub mod limits;
 pub mod model;
 pub mod progress;
 pub mod replay;

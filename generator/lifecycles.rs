@@ -2,17 +2,26 @@
 //! and driver timings, route and GPS pings — and its events. Partitions
 //! `(day, location)` are independent and run in parallel; each comes out
 //! sorted, in partition order, so the output does not depend on threads.
-//! The entry point is [`simulate`].
+//! The entry point is [`simulate`]; [`check_bounds`] first refuses a
+//! scenario whose orders could outlast the limits on these roads.
+//!
+//! An order's events are numbered in lifecycle order, from 0:
+//! `order_created` 0, `gk_started` 1, `gk_finished` 2, `gk_ready` 3,
+//! `driver_arrived` 4, `driver_picked_up` 5, the pings 6.., `delivered`
+//! last. (The driver may arrive before the kitchen finishes: sequence is
+//! the step, not the time order.)
 
 use std::cmp::Ordering;
 
 use rand::Rng;
 use rayon::prelude::*;
 
-use crate::demand::arrivals;
+use crate::demand::{arrivals, Demand};
 use crate::error::{Error, Result};
 use crate::ids::{order_id, sequence_number, MAX_PARTITIONS, PER_PARTITION};
+use crate::limits::{MAX_EVENTS, MAX_ORDER_SPAN_MS, MAX_PINGS_PER_ORDER};
 use crate::roads::DeliveryArea;
+use crate::scenario::kitchen::{figure, max_orders};
 use crate::scenario::kitchen::{KitchenScenario, Location};
 use crate::seed::{key, stream, Purpose, SimRng};
 
@@ -131,6 +140,49 @@ struct Model<'a> {
     id_key: u64,
 }
 
+/// Refuses a scenario whose orders could take longer than
+/// [`MAX_ORDER_SPAN_MS`], have more than [`MAX_PINGS_PER_ORDER`] pings, or
+/// add up to more than [`MAX_EVENTS`] events on these delivery areas:
+/// everything an order can take is bounded by its distributions and its
+/// longest route.
+pub fn check_bounds(scn: &KitchenScenario, areas: &[DeliveryArea]) -> Result<()> {
+    let steps_min: f64 = scn.lifecycle.steps.iter().map(|d| d.bounds().1).sum();
+    let mut events = 0.0;
+    for (loc, area) in scn.locations.iter().zip(areas) {
+        let drive_s = area.longest_route_m() / scn.speed_mps;
+        let span_ms = steps_min * 60_000.0 + drive_s * 1000.0;
+        if span_ms > MAX_ORDER_SPAN_MS as f64 {
+            return Err(Error(format!(
+                "location `{}`: an order could take up to {} minutes (kitchen steps and the longest route, {:.0} m at {:.1} mph); at most {} minutes (7 days) from creation to delivery",
+                loc.code,
+                figure(span_ms / 60_000.0),
+                area.longest_route_m(),
+                scn.speed_mps / 0.44704,
+                MAX_ORDER_SPAN_MS / 60_000
+            )));
+        }
+        let pings = (drive_s / scn.ping_interval_s as f64).floor().max(1.0) - 1.0;
+        if pings > MAX_PINGS_PER_ORDER as f64 {
+            return Err(Error(format!(
+                "location `{}`: the longest route would send {} pings ({:.0} s of driving every {} s); at most {MAX_PINGS_PER_ORDER} pings per order (raise driving.ping_interval_s)",
+                loc.code,
+                figure(pings),
+                drive_s,
+                scn.ping_interval_s
+            )));
+        }
+        let orders: f64 = (0..scn.calendar.days).map(|d| max_orders(&loc.volume, d, scn.calendar.weekday(d))).sum();
+        events += orders * (7.0 + pings);
+    }
+    if events > MAX_EVENTS as f64 {
+        return Err(Error(format!(
+            "the scenario could produce up to {} events (every order at its longest route); at most {MAX_EVENTS} events per run: fewer days or smaller volumes",
+            figure(events)
+        )));
+    }
+    Ok(())
+}
+
 /// Simulates every (day, location) partition; returns them in that order,
 /// each with its events sorted by [`event_order`]. `on_partition` is called
 /// once per finished partition (for progress reporting).
@@ -139,6 +191,7 @@ pub fn simulate(
     areas: &[DeliveryArea],
     on_partition: &(dyn Fn() + Sync),
 ) -> Result<Vec<Simulation>> {
+    check_bounds(scn, areas)?;
     let n_loc = scn.locations.len() as u32;
     if scn.calendar.days as u64 * n_loc as u64 > MAX_PARTITIONS {
         return Err(Error(format!(
@@ -173,7 +226,8 @@ impl Model<'_> {
         let scn = self.scn;
         let location = &scn.locations[loc as usize];
         let area = &self.areas[loc as usize];
-        let created = arrivals(scn.seed, loc, day, &scn.calendar, &location.volume, &location.minute_weights);
+        let demand = Demand { volume: &location.volume, clock: &location.clock, profile: &location.minute_weights };
+        let created = arrivals(scn.seed, loc, day, &scn.calendar, &demand);
         if created.len() as u64 > PER_PARTITION {
             return Err(Error(format!(
                 "location `{}` has {} orders on day {day}; at most {PER_PARTITION} per location and day fit the order id space",
@@ -258,11 +312,9 @@ impl Model<'_> {
             });
             let end = area.graph.point(customer_node);
             events.push(Event { lat: end[0] as f32, lon: end[1] as f32, ..ev(delivered, DELIVERED) });
-            // Sequence follows time (driver_arrived may precede the kitchen steps);
-            // ties keep lifecycle order.
-            events.sort_by_key(|e| (e.ts_ms, e.kind));
+            // Built in lifecycle order: that order is the sequence.
             for (seq, e) in events.iter_mut().enumerate() {
-                e.sequence = seq as u16 + 1;
+                e.sequence = seq as u16;
                 e.order = order_index;
             }
             out.events.extend_from_slice(events);

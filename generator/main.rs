@@ -11,10 +11,9 @@ use simkit::{generate, report, verify};
 
 /// glibc's malloc gives blocks above its mmap threshold back to the kernel
 /// on free and trims the heap eagerly, so every row group's large buffers
-/// were faulted in afresh. Keeping them (blocks up to 32 MiB from the heap,
-/// trimming only above 256 MiB) halves the page faults of a canonical run
-/// (90k -> 40k) and its system time, for ~10 MB more peak memory (measured;
-/// mimalloc gave the same speed at +120 MB).
+/// would be faulted in afresh. Keeping them (blocks up to 32 MiB from the
+/// heap, trimming only above 256 MiB) halves the page faults of a run and
+/// its system time, for a little more peak memory.
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.
@@ -51,10 +50,11 @@ struct GenerateArgs {
     /// Generate only the first N days (equal to the first N days of the full run).
     #[arg(long)]
     days: Option<u32>,
-    /// Worker threads (default: all cores). Output is identical for any value.
+    /// Worker threads (default: all cores; at most 256). Output is identical for any value.
     #[arg(long)]
     threads: Option<usize>,
-    /// Output directory (default: outputs/<scenario name>).
+    /// Output directory (default: outputs/<scenario name>). Only a simkit dataset or an
+    /// empty directory there is replaced.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Road extract for one location: CODE=PATH (repeatable).
@@ -66,7 +66,7 @@ struct GenerateArgs {
     /// Fail instead of falling back to a synthetic street network.
     #[arg(long)]
     require_osm: bool,
-    /// No progress bars or warnings.
+    /// Nothing on success: no progress bars, warnings or summary.
     #[arg(long, short)]
     quiet: bool,
 }
@@ -94,11 +94,11 @@ fn parse_property(s: &str) -> std::result::Result<(String, String), String> {
 struct ReplayArgs {
     /// The dataset directory (written by `simkit generate`).
     dataset: PathBuf,
-    /// First run: catch up to this day (0-based) plus the UTC time of day.
-    #[arg(long, default_value_t = 0)]
-    start_day: u32,
+    /// First run: catch up to this day (0-based, default 0) plus the UTC time of day.
+    #[arg(long)]
+    start_day: Option<u32>,
     /// Simulated time per wall-clock time: 1 = real time, 60 = 1 min per hour, 86400 = 1 day per second.
-    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+    #[arg(long, default_value_t = 60.0, allow_hyphen_values = true)]
     speed: f64,
     /// Directory of the checkpoint (without it every run is a first run).
     #[arg(long, value_name = "DIR")]
@@ -139,9 +139,9 @@ enum RoadsCommand {
         /// Centre as LAT,LON.
         #[arg(long, value_name = "LAT,LON", allow_hyphen_values = true)]
         center: Option<String>,
-        /// Radius around the centre, in miles.
-        #[arg(long, default_value_t = 4.0)]
-        radius_mi: f64,
+        /// Delivery radius around the centre, in metres (as `delivery_radius_m` in a scenario).
+        #[arg(long, default_value_t = 6437.376)]
+        radius_m: f64,
     },
     /// Download each location's drive network from an Overpass API into data/osm/<code>.osm.
     Fetch {
@@ -164,18 +164,38 @@ fn parse_osm(arg: &str) -> Result<(String, PathBuf)> {
     }
 }
 
+/// Sizes the global thread pool: `--threads`, capped (with a warning).
+fn set_threads(requested: Option<usize>, quiet: bool) -> Result<()> {
+    if requested == Some(0) {
+        return Err(Error("--threads 0: expected at least 1 thread".into()));
+    }
+    let (n, warning) = simkit::limits::threads(requested);
+    if let (Some(w), false) = (warning, quiet) {
+        eprintln!("warning: {w}");
+    }
+    rayon::ThreadPoolBuilder::new().num_threads(n).build_global().map_err(|e| Error(format!("--threads {n}: {e}")))
+}
+
+/// SIGINT or SIGTERM during `generate`: remove the partial output, exit 128 + signal.
+fn remove_partial_output_on_signal() -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|e| Error(format!("signal handler: {e}")))?;
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            simkit::sinks::output::remove_partial_outputs();
+            eprintln!("simkit: interrupted: the partial output was removed, nothing was replaced");
+            std::process::exit(128 + sig);
+        }
+    });
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Generate(a) => {
-            if let Some(n) = a.threads {
-                if n == 0 {
-                    return Err(Error("--threads 0: expected at least 1 thread".into()));
-                }
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build_global()
-                    .map_err(|e| Error(format!("--threads {n}: {e}")))?;
-            }
+            set_threads(a.threads, a.quiet)?;
+            remove_partial_output_on_signal()?;
             let opts = generate::Options {
                 scenario: a.scenario,
                 sets: a.sets,
@@ -187,7 +207,9 @@ fn run(cli: Cli) -> Result<()> {
                 data_dir: PathBuf::from("."),
             };
             let summary = generate::run(&opts)?;
-            print!("{}", report::generate_summary(&summary));
+            if !a.quiet {
+                print!("{}", report::generate_summary(&summary));
+            }
             Ok(())
         }
         Command::Verify(a) => {
@@ -198,9 +220,9 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", report.text);
             Ok(())
         }
-        Command::Roads(RoadsCommand::Inspect { extract, center, radius_mi }) => {
+        Command::Roads(RoadsCommand::Inspect { extract, center, radius_m }) => {
             let center = center.as_deref().map(report::parse_center).transpose()?;
-            print!("{}", report::inspect_roads(&extract, center, radius_mi)?);
+            print!("{}", report::inspect_roads(&extract, center, radius_m)?);
             Ok(())
         }
         Command::Roads(RoadsCommand::Fetch { scenario, overpass_url, locations, out_dir }) => {

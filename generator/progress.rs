@@ -1,39 +1,46 @@
-//! Progress bars on stderr (indicatif), one per stage. Hidden with `--quiet`
-//! or when stderr is not a terminal, so logs and CI output stay clean.
+//! Progress bars and warnings on stderr (indicatif). Bars show on a
+//! terminal only, one per stage, counting the unit they name (locations,
+//! location-days, tables); warnings print above a running bar instead of
+//! breaking it. `--quiet` hides both.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Progress {
     quiet: bool,
-    visible: bool,
+    /// The bars' drawing area, when bars are shown.
+    bars: Option<MultiProgress>,
 }
 
 impl Progress {
     pub fn new(quiet: bool) -> Progress {
-        Progress { quiet, visible: !quiet && std::io::stderr().is_terminal() }
+        let visible = !quiet && std::io::stderr().is_terminal();
+        Progress { quiet, bars: visible.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())) }
     }
 
-    /// A bar for one stage with `len` steps.
-    pub fn stage(&self, name: &str, len: u64) -> ProgressBar {
-        if !self.visible {
-            return ProgressBar::hidden();
-        }
-        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    /// A bar for one stage of `len` steps of `unit`.
+    pub fn stage(&self, name: &str, unit: &str, len: u64) -> ProgressBar {
+        let Some(bars) = &self.bars else { return ProgressBar::hidden() };
+        let bar = bars.add(ProgressBar::new(len));
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>10} [{bar:30}] {pos}/{len} {msg}")
-                .expect("valid template")
+            ProgressStyle::with_template(&format!("{{prefix:>10}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{msg}}"))
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
         bar.set_prefix(name.to_string());
         bar
     }
 
-    /// A message line (warnings), unless quiet.
+    /// A warning line, unless quiet; above the bars while they are drawn.
     pub fn warn(&self, msg: &str) {
-        if !self.quiet {
-            eprintln!("warning: {msg}");
+        if self.quiet {
+            return;
+        }
+        let line = format!("warning: {msg}");
+        match &self.bars {
+            Some(bars) if bars.println(&line).is_ok() => {}
+            _ => eprintln!("{line}"),
         }
     }
 }

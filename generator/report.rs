@@ -7,13 +7,10 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::generate::Summary;
-use crate::roads::area::{snap, Snapped};
 use crate::roads::geo::haversine_m;
 use crate::roads::graph::RoadGraph;
-use crate::roads::{fetch, osm};
+use crate::roads::{fetch, osm, AreaSpec, DeliveryArea, RoadSource};
 use crate::scenario;
-
-const METRES_PER_MILE: f64 = 1609.344;
 
 fn size(bytes: u64) -> String {
     match bytes {
@@ -35,7 +32,8 @@ pub fn generate_summary(s: &Summary) -> String {
         };
         let _ = writeln!(out, "{:<10} {:>9} {:>11}  {roads}", l.code, l.orders, l.events);
     }
-    let (orders, events) = (m.tables["orders"], m.tables["events"]);
+    let rows = |t: &str| m.tables.get(t).copied().unwrap_or(0);
+    let (orders, events) = (rows("orders"), rows("events"));
     let _ = writeln!(out, "{:<10} {:>9} {:>11}", "total", orders, events);
     let total: u64 = m.files.values().chain(m.tools.values()).map(|f| f.bytes).sum();
     for (name, f) in m.files.iter().chain(&m.tools) {
@@ -56,12 +54,14 @@ pub fn parse_center(s: &str) -> Result<[f64; 2]> {
     Ok([lat, lon])
 }
 
-/// Describes an extract's drive network and, with a centre, the delivery area around it.
-pub fn inspect_roads(path: &Path, center: Option<[f64; 2]>, radius_mi: f64) -> Result<String> {
-    if !(radius_mi > 0.0) {
-        return Err(Error(format!("--radius-mi {radius_mi}: expected a radius > 0")));
+/// Describes an extract's drive network and, with a centre, the delivery
+/// area a kitchen there would have: built exactly as `generate` builds it,
+/// distances in metres as in a scenario.
+pub fn inspect_roads(path: &Path, center: Option<[f64; 2]>, radius_m: f64) -> Result<String> {
+    if !(radius_m > 0.0 && radius_m <= 100_000.0) {
+        return Err(Error(format!("--radius-m {radius_m}: expected a radius in (0, 100000] metres")));
     }
-    let data = osm::read_extract(path)?;
+    let (data, sha256) = osm::read_extract_hashed(path)?;
     let (ways, nodes) = (data.ways.len(), data.nodes.len());
     let mut classes = std::collections::BTreeMap::<String, usize>::new();
     for w in &data.ways {
@@ -77,6 +77,7 @@ pub fn inspect_roads(path: &Path, center: Option<[f64; 2]>, radius_mi: f64) -> R
     let length_km: f64 = g.graph.edge_weights().map(|e| e.length_m).sum::<f64>() / 1000.0;
     let mut out = String::new();
     let _ = writeln!(out, "{}", path.display());
+    let _ = writeln!(out, "  sha256         {sha256}");
     let _ = writeln!(out, "  drivable ways  {ways} ({named} named, {oneway} one-way)");
     let _ = writeln!(out, "  road nodes     {nodes}");
     let _ = writeln!(out, "  directed edges {} ({length_km:.1} km of lanes)", g.graph.edge_count());
@@ -84,17 +85,21 @@ pub fn inspect_roads(path: &Path, center: Option<[f64; 2]>, radius_mi: f64) -> R
     let classes: Vec<String> = classes.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let _ = writeln!(out, "  classes        {}", classes.join(", "));
     if let Some(c) = center {
-        let radius_m = radius_mi * METRES_PER_MILE;
-        let Snapped { snap_m, tree, back, .. } =
-            snap(&g, c).ok_or_else(|| Error(format!("{}: no drivable roads", path.display())))?;
-        let within: Vec<u32> = (0..g.node_count() as u32).filter(|&n| haversine_m(c, g.point(n)) <= radius_m).collect();
-        let area: Vec<u32> = within.iter().copied().filter(|&n| tree.reaches(n) && back[n as usize]).collect();
-        let mean_km = area.iter().map(|&n| tree.dist[n as usize]).sum::<f64>() / area.len().max(1) as f64 / 1000.0;
-        let _ = writeln!(out, "  around {:.6},{:.6} within {radius_mi} mi:", c[0], c[1]);
-        let _ = writeln!(out, "    nearest road node {snap_m:.0} m away");
-        let _ = writeln!(out, "    road nodes within radius {}", within.len());
-        let _ = writeln!(out, "    delivery area (reachable both ways) {}", area.len());
-        let _ = writeln!(out, "    mean route length {mean_km:.2} km");
+        let within = (0..g.node_count() as u32).filter(|&n| haversine_m(c, g.point(n)) <= radius_m).count();
+        let spec = AreaSpec { code: "inspect".into(), kitchen: c, radius_m, max_snap_m: f64::INFINITY, min_nodes: 0 };
+        let source = RoadSource::Extract { path: path.to_path_buf(), sha256 };
+        let area = DeliveryArea::build(&spec, g, source).map_err(Error)?;
+        let lengths: Vec<f64> = area.nodes.iter().map(|&n| area.route_length_m(n)).collect();
+        let mean_m = lengths.iter().sum::<f64>() / lengths.len().max(1) as f64;
+        let _ = writeln!(out, "  around {:.6},{:.6} within {radius_m} m:", c[0], c[1]);
+        let _ = writeln!(out, "    nearest usable road node {:.0} m away", area.kitchen_snap_m);
+        let _ = writeln!(out, "    road nodes within the radius {within}");
+        let _ = writeln!(out, "    delivery area (reachable both ways) {} nodes", area.nodes.len());
+        let _ = writeln!(
+            out,
+            "    route length from the kitchen: mean {mean_m:.0} m, longest {:.0} m",
+            area.longest_route_m()
+        );
     }
     Ok(out)
 }

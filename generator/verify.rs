@@ -1,26 +1,45 @@
-//! Verify: re-reads a dataset and checks it is what its manifest says and
-//! that its events obey the model — file hashes; row counts per table, event
-//! type and location; every order's full lifecycle in sequence order with
-//! non-decreasing timestamps; pings on the route with increasing progress;
-//! deliveries at the customer; and optionally the fingerprints of a golden file.
+//! Verify: re-reads a dataset and checks that it is what its manifest says
+//! and that its events obey the model. Nothing in the dataset is trusted:
+//!
+//! - every file's size and sha256, and the fingerprint over the manifest;
+//! - every manifest field that can be recomputed: the name, the window from
+//!   the start date, days and time zones, the format and simkit version,
+//!   synthetic road seeds from the seed, every table's row count, the counts
+//!   per event type and location, and the locations table against the
+//!   manifest's locations;
+//! - every order id decodes, with the manifest's seed, to the location and
+//!   local day the order was created on;
+//! - every order's lifecycle: all steps in sequence order from 0, times in
+//!   lifecycle order, pings on the route with rising progress, delivery at
+//!   the customer, orders.parquet agreeing with the events;
+//! - optionally, the fingerprints of a golden file.
+//!
+//! Problems are collected (the first 20 in full, then a count) and reported
+//! as one error; no input makes it panic.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::Path;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, ArrowPrimitiveType, AsArray, PrimitiveArray, RecordBatch, StringArray};
 use arrow::datatypes::{Float32Type, Int16Type, Int8Type, TimestampMillisecondType};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Context, Error, Result};
-use crate::lifecycles::{CREATED, DELIVERED, EVENT_TYPES, PICKED_UP, PING};
+use crate::ids;
+use crate::lifecycles::{ARRIVED, DELIVERED, EVENT_TYPES, PING};
+use crate::model::clock::LocalClock;
 use crate::roads::geo::metres_per_degree;
+use crate::scenario::kitchen::is_identifier;
+use crate::seed::{key, Purpose};
 use crate::sinks::manifest::{sha256_file, Manifest};
 
 /// Pings must lie this close to their route (float32 coordinates are ~1 m apart).
 const ON_ROUTE_TOLERANCE_M: f64 = 3.0;
+/// Problems reported in full; the rest are counted.
+const SHOWN_PROBLEMS: usize = 20;
 
 pub struct Report {
     pub manifest: Manifest,
@@ -56,6 +75,31 @@ pub fn write_golden(m: &Manifest, path: &Path) -> Result<()> {
     std::fs::write(path, json + "\n").context(|| path.display().to_string())
 }
 
+#[derive(Default)]
+struct Problems {
+    shown: Vec<String>,
+    more: usize,
+}
+
+impl Problems {
+    fn check(&mut self, ok: bool, msg: impl FnOnce() -> String) {
+        if ok {
+        } else if self.shown.len() < SHOWN_PROBLEMS {
+            self.shown.push(msg());
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn into_error(self, dir: &Path) -> Option<Error> {
+        if self.shown.is_empty() {
+            return None;
+        }
+        let more = if self.more > 0 { format!("\n  ... and {} more problems", self.more) } else { String::new() };
+        Some(Error(format!("{}: verification failed:\n  {}{more}", dir.display(), self.shown.join("\n  "))))
+    }
+}
+
 fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
     let name = || path.display().to_string();
     let file = File::open(path).context(name)?;
@@ -64,20 +108,31 @@ fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
     reader.collect::<std::result::Result<Vec<_>, _>>().context(name)
 }
 
-struct Problems(Vec<String>);
+/// Rows of a Parquet file, from its metadata.
+fn row_count(path: &Path) -> Result<u64> {
+    let file = File::open(path).context(|| path.display().to_string())?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(file).context(|| path.display().to_string())?;
+    Ok(b.metadata().file_metadata().num_rows().max(0) as u64)
+}
 
-impl Problems {
-    fn check(&mut self, ok: bool, msg: impl FnOnce() -> String) {
-        if !ok && self.0.len() < 20 {
-            self.0.push(msg());
-        }
-    }
+/// A column of `b` as the primitive type `T`, or an error naming it.
+fn primitive<'b, T: ArrowPrimitiveType>(b: &'b RecordBatch, file: &str, name: &str) -> Result<&'b PrimitiveArray<T>> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_primitive_opt::<T>())
+        .ok_or_else(|| Error(format!("{file}: no column `{name}` of type {}", T::DATA_TYPE)))
+}
+
+fn strings<'b>(b: &'b RecordBatch, file: &str, name: &str) -> Result<&'b StringArray> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| Error(format!("{file}: no string column `{name}`")))
 }
 
 /// One event as verify needs it.
 struct Row {
     ts: i64,
     order: [u8; 6],
+    location: i8,
     kind: u8,
     seq: i16,
     lat: f32,
@@ -86,193 +141,422 @@ struct Row {
     route: (usize, usize),
 }
 
-pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
-    let manifest = Manifest::read(dir)?;
-    let mut p = Problems(Vec::new());
-    for (name, f) in manifest.files.iter().chain(&manifest.tools) {
-        let path = dir.join(name);
-        let sha = sha256_file(&path)?;
-        p.check(sha == f.sha256, || format!("{name}: sha256 {sha} differs from the manifest's {}", f.sha256));
-    }
-    p.check(manifest.compute_fingerprint() == manifest.fingerprint, || {
-        "the manifest's fingerprint does not match its file hashes".into()
-    });
+/// The event table, flattened, with every route's points.
+struct Events {
+    rows: Vec<Row>,
+    route_lat: Vec<f32>,
+    route_lon: Vec<f32>,
+}
 
-    // Events, flattened.
-    let mut rows = Vec::new();
-    let (mut route_lat, mut route_lon) = (Vec::new(), Vec::new());
-    let mut per_location: HashMap<i8, u64> = HashMap::new();
-    for b in read_batches(&dir.join("events.parquet"))? {
-        let col = |n: &str| b.column_by_name(n).ok_or_else(|| Error(format!("events.parquet: no column `{n}`")));
-        let ts = col("ts")?.as_primitive::<TimestampMillisecondType>();
-        let order = col("order_id")?.as_string::<i32>();
-        let loc = col("location_id")?.as_primitive::<Int8Type>();
-        let kind = col("event_type_id")?.as_primitive::<Int8Type>();
-        let seq = col("sequence")?.as_primitive::<Int16Type>();
-        let lat = col("lat")?.as_primitive::<Float32Type>();
-        let lon = col("lon")?.as_primitive::<Float32Type>();
-        let progress = col("progress_pct")?.as_primitive::<Float32Type>();
-        let route = col("route")?.as_list::<i32>();
+fn read_events(dir: &Path) -> Result<Events> {
+    const F: &str = "events.parquet";
+    let mut ev = Events { rows: Vec::new(), route_lat: Vec::new(), route_lon: Vec::new() };
+    for b in read_batches(&dir.join(F))? {
+        let ts = primitive::<TimestampMillisecondType>(&b, F, "ts")?;
+        let order = strings(&b, F, "order_id")?;
+        let loc = primitive::<Int8Type>(&b, F, "location_id")?;
+        let kind = primitive::<Int8Type>(&b, F, "event_type_id")?;
+        let seq = primitive::<Int16Type>(&b, F, "sequence")?;
+        let lat = primitive::<Float32Type>(&b, F, "lat")?;
+        let lon = primitive::<Float32Type>(&b, F, "lon")?;
+        let progress = primitive::<Float32Type>(&b, F, "progress_pct")?;
+        let route = b.column_by_name("route").and_then(|c| c.as_list_opt::<i32>());
+        let route = route.ok_or_else(|| Error(format!("{F}: no list column `route`")))?;
+        let points = route.values().as_struct_opt().ok_or_else(|| Error(format!("{F}: `route` holds no points")))?;
+        let point = |i: usize| points.column(i).as_primitive_opt::<Float32Type>();
+        let (Some(plat), Some(plon)) = (point(0), point(1)) else {
+            return Err(Error(format!("{F}: `route` points are not float32 lat, lon")));
+        };
+        let offsets = route.value_offsets();
+        let opt = |a: &PrimitiveArray<Float32Type>, i: usize| if a.is_valid(i) { a.value(i) } else { f32::NAN };
         for i in 0..b.num_rows() {
-            let id = id6(order.value(i));
-            *per_location.entry(loc.value(i)).or_default() += 1;
-            let start = route_lat.len();
+            let start = ev.route_lat.len();
             if route.is_valid(i) {
-                let pts = route.value(i);
-                let pts = pts.as_struct();
-                route_lat.extend(pts.column(0).as_primitive::<Float32Type>().values().iter().copied());
-                route_lon.extend(pts.column(1).as_primitive::<Float32Type>().values().iter().copied());
+                let (a, z) = (offsets[i] as usize, offsets[i + 1] as usize);
+                ev.route_lat.extend_from_slice(&plat.values()[a..z]);
+                ev.route_lon.extend_from_slice(&plon.values()[a..z]);
             }
-            rows.push(Row {
+            ev.rows.push(Row {
                 ts: ts.value(i),
-                order: id,
+                order: id6(order.value(i)),
+                location: loc.value(i),
                 kind: kind.value(i) as u8,
                 seq: seq.value(i),
-                lat: if lat.is_valid(i) { lat.value(i) } else { f32::NAN },
-                lon: if lon.is_valid(i) { lon.value(i) } else { f32::NAN },
-                progress: if progress.is_valid(i) { progress.value(i) } else { f32::NAN },
-                route: (start, route_lat.len()),
+                lat: opt(lat, i),
+                lon: opt(lon, i),
+                progress: opt(progress, i),
+                route: (start, ev.route_lat.len()),
             });
         }
     }
-    let sorted = rows.windows(2).all(|w| (w[0].ts, w[0].order, w[0].seq) < (w[1].ts, w[1].order, w[1].seq));
-    p.check(sorted, || "events are not sorted by (ts, order_id, sequence)".into());
-    p.check(rows.len() as u64 == manifest.tables["events"], || {
-        format!("events.parquet has {} rows, the manifest says {}", rows.len(), manifest.tables["events"])
+    Ok(ev)
+}
+
+/// One order as verify needs it.
+struct OrderRow {
+    location: i8,
+    created: i64,
+    delivered: i64,
+    customer: (f32, f32),
+}
+
+fn read_orders(dir: &Path, p: &mut Problems) -> Result<HashMap<[u8; 6], OrderRow>> {
+    const F: &str = "orders.parquet";
+    let mut orders = HashMap::new();
+    for b in read_batches(&dir.join(F))? {
+        let id = strings(&b, F, "order_id")?;
+        let loc = primitive::<Int8Type>(&b, F, "location_id")?;
+        let created = primitive::<TimestampMillisecondType>(&b, F, "created_at")?;
+        let delivered = primitive::<TimestampMillisecondType>(&b, F, "delivered_at")?;
+        let clat = primitive::<Float32Type>(&b, F, "customer_lat")?;
+        let clon = primitive::<Float32Type>(&b, F, "customer_lon")?;
+        for i in 0..b.num_rows() {
+            let row = OrderRow {
+                location: loc.value(i),
+                created: created.value(i),
+                delivered: delivered.value(i),
+                customer: (clat.value(i), clon.value(i)),
+            };
+            let dup = orders.insert(id6(id.value(i)), row).is_some();
+            p.check(!dup, || format!("order {} appears twice in {F}", id.value(i)));
+        }
+    }
+    Ok(orders)
+}
+
+pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
+    let manifest = Manifest::read(dir)?;
+    let mut p = Problems::default();
+    check_files(dir, &manifest, &mut p)?;
+    check_manifest(&manifest, &mut p);
+    check_row_counts(dir, &manifest, &mut p)?;
+    check_locations_table(dir, &manifest, &mut p)?;
+    let events = read_events(dir)?;
+    check_event_counts(&events, &manifest, &mut p);
+    let orders = read_orders(dir, &mut p)?;
+    check_order_ids(&orders, &manifest, &mut p);
+    let pings = check_lifecycles(&events, &orders, &mut p);
+    if let Some(g) = golden {
+        check_golden(g, &manifest, &mut p)?;
+    }
+    if let Some(e) = p.into_error(dir) {
+        return Err(e);
+    }
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{}: ok — {} files match the manifest; {} orders with full lifecycles and ids of their day; {} events sorted; {} pings on their routes{}",
+        dir.display(),
+        manifest.files.len() + manifest.tools.len(),
+        orders.len(),
+        events.rows.len(),
+        pings,
+        if golden.is_some() { "; matches the golden file" } else { "" }
+    );
+    if manifest.simkit_version != env!("CARGO_PKG_VERSION") {
+        let _ = writeln!(
+            text,
+            "  (written by simkit {}, verified by {})",
+            manifest.simkit_version,
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    Ok(Report { manifest, text })
+}
+
+/// Every listed file: present, of the listed size and sha256.
+fn check_files(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<()> {
+    for (name, f) in m.files.iter().chain(&m.tools) {
+        let path = dir.join(name);
+        let bytes = std::fs::metadata(&path).map(|md| md.len());
+        let Ok(bytes) = bytes else {
+            p.check(false, || format!("{name}: listed in the manifest but missing"));
+            continue;
+        };
+        p.check(bytes == f.bytes, || format!("{name}: {bytes} bytes, the manifest says {}", f.bytes));
+        if bytes == f.bytes {
+            let sha = sha256_file(&path)?;
+            p.check(sha == f.sha256, || format!("{name}: sha256 {sha} differs from the manifest's {}", f.sha256));
+        }
+    }
+    for table in ["events", "orders"] {
+        let file = format!("{table}.parquet");
+        if !m.files.contains_key(&file) {
+            return Err(Error(format!("{}: not a simkit events dataset (no {file} in manifest.json)", dir.display())));
+        }
+    }
+    Ok(())
+}
+
+/// What [`verify`] finds wrong in a manifest's own fields (for tests and fuzzing).
+pub fn manifest_problems(m: &Manifest) -> Vec<String> {
+    let mut p = Problems::default();
+    check_manifest(m, &mut p);
+    p.shown
+}
+
+/// The fields that can be recomputed from the others.
+fn check_manifest(m: &Manifest, p: &mut Problems) {
+    p.check(m.compute_fingerprint() == m.fingerprint, || {
+        "the manifest's fingerprint does not match its content (the manifest was edited)".into()
     });
+    let s = &m.scenario;
+    p.check(is_identifier(&s.name), || format!("scenario name {:?} is not a plain name", s.name));
+    p.check(s.kind == "ghost_kitchen", || format!("scenario kind {:?} is not one simkit writes", s.kind));
+    p.check(!m.simkit_version.is_empty() && m.simkit_version.split('.').all(|n| n.parse::<u32>().is_ok()), || {
+        format!("simkit version {:?} is not a version number", m.simkit_version)
+    });
+    match window(m) {
+        Ok((start, end)) => p.check(start == s.start_ms && end == s.end_ms, || {
+            format!(
+                "the window {}..{} does not follow from start {} + {} days in the locations' time zones ({start}..{end})",
+                s.start_ms, s.end_ms, s.start, s.days
+            )
+        }),
+        Err(e) => p.check(false, || e),
+    }
+    for (i, l) in m.locations.iter().enumerate() {
+        let r = &l.road_source;
+        match r.kind.as_str() {
+            "synthetic" => {
+                let want = key(s.seed, i as u64, 0, Purpose::SyntheticRoads);
+                p.check(r.seed == Some(want), || {
+                    format!(
+                        "location `{}`: synthetic road seed {:?} does not follow from seed {}",
+                        l.code, r.seed, s.seed
+                    )
+                });
+            }
+            "extract" => p.check(r.sha256.as_ref().is_some_and(|h| h.len() == 64) && r.file.is_some(), || {
+                format!("location `{}`: an extract road source without its file and sha256", l.code)
+            }),
+            other => p.check(false, || format!("location `{}`: unknown road source {other:?}", l.code)),
+        }
+    }
+}
+
+/// The window the start date, days and time zones give.
+fn window(m: &Manifest) -> std::result::Result<(i64, i64), String> {
+    let s = &m.scenario;
+    let start = chrono::NaiveDate::parse_from_str(&s.start, "%Y-%m-%d")
+        .map_err(|_| format!("start {:?} is not a date", s.start))?;
+    if s.days == 0 || m.locations.is_empty() {
+        return Err("the manifest has no days or no locations".into());
+    }
+    let last = start + chrono::Days::new(s.days as u64 - 1);
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    for l in &m.locations {
+        let clock = LocalClock::parse(&l.timezone).map_err(|e| format!("location `{}`: timezone {e}", l.code))?;
+        lo = lo.min(clock.day(start).start_ms);
+        hi = hi.max(clock.day(last).end_ms);
+    }
+    Ok((lo, hi))
+}
+
+/// Every Parquet file's rows against the manifest's table counts.
+fn check_row_counts(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<()> {
+    for name in m.files.keys() {
+        let Some(table) = name.strip_suffix(".parquet") else { continue };
+        let want = m.tables.get(table).copied();
+        let have = row_count(&dir.join(name))?;
+        p.check(want == Some(have), || match want {
+            Some(n) => format!("{name} has {have} rows, the manifest says {n}"),
+            None => format!("{name} has {have} rows, and the manifest lists no table `{table}`"),
+        });
+    }
+    for table in m.tables.keys() {
+        p.check(m.files.contains_key(&format!("{table}.parquet")), || format!("table `{table}` has no file"));
+    }
+    let listed: u64 = m.locations.iter().map(|l| l.orders).sum();
+    p.check(m.tables.get("orders") == Some(&listed), || {
+        "the locations' orders do not add up to the orders table".into()
+    });
+    Ok(())
+}
+
+/// locations.parquet holds the manifest's locations: ids, codes, time zones.
+fn check_locations_table(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<()> {
+    const F: &str = "locations.parquet";
+    if !m.files.contains_key(F) {
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    for b in read_batches(&dir.join(F))? {
+        let (id, code, tz) = (
+            primitive::<Int8Type>(&b, F, "location_id")?,
+            strings(&b, F, "location_code")?,
+            strings(&b, F, "timezone")?,
+        );
+        rows.extend((0..b.num_rows()).map(|i| (id.value(i), code.value(i).to_string(), tz.value(i).to_string())));
+    }
+    let want: Vec<(i8, String, String)> =
+        m.locations.iter().map(|l| (l.id, l.code.clone(), l.timezone.clone())).collect();
+    p.check(rows == want, || format!("{F} holds {rows:?}, the manifest's locations are {want:?}"));
+    Ok(())
+}
+
+fn check_event_counts(ev: &Events, m: &Manifest, p: &mut Problems) {
+    let sorted = ev.rows.windows(2).all(|w| (w[0].ts, w[0].order, w[0].seq) < (w[1].ts, w[1].order, w[1].seq));
+    p.check(sorted, || "events are not sorted by (ts, order_id, sequence)".into());
     let mut per_type = [0u64; 8];
-    for r in &rows {
+    let mut per_location: HashMap<i8, u64> = HashMap::new();
+    for r in &ev.rows {
         if (1..=8).contains(&r.kind) {
             per_type[r.kind as usize - 1] += 1;
         }
+        *per_location.entry(r.location).or_default() += 1;
     }
     for (name, n) in EVENT_TYPES.iter().zip(per_type) {
-        let want = manifest.event_types.get(*name).copied().unwrap_or(0);
+        let want = m.event_types.get(*name).copied().unwrap_or(0);
         p.check(n == want, || format!("{n} `{name}` events, the manifest says {want}"));
     }
-    for l in &manifest.locations {
+    let typed: u64 = per_type.iter().sum();
+    p.check(typed == ev.rows.len() as u64, || format!("{} events of unknown types", ev.rows.len() as u64 - typed));
+    for l in &m.locations {
         let n = per_location.get(&l.id).copied().unwrap_or(0);
         p.check(n == l.events, || format!("location `{}` has {n} events, the manifest says {}", l.code, l.events));
     }
+    let (first, last) = (ev.rows.first().map(|r| r.ts), ev.rows.last().map(|r| r.ts));
+    p.check(first.is_none_or(|t| t >= m.scenario.start_ms), || "events precede the dataset's window".into());
+    let horizon = m.scenario.end_ms + crate::limits::MAX_ORDER_SPAN_MS;
+    p.check(last.is_none_or(|t| t < horizon), || "events lie past the window and the longest order".into());
+}
 
-    // Orders, by id.
-    let mut orders: HashMap<[u8; 6], (i64, i64, f32, f32)> = HashMap::new();
-    for b in read_batches(&dir.join("orders.parquet"))? {
-        let col = |n: &str| b.column_by_name(n).ok_or_else(|| Error(format!("orders.parquet: no column `{n}`")));
-        let id = col("order_id")?.as_string::<i32>();
-        let created = col("created_at")?.as_primitive::<TimestampMillisecondType>();
-        let delivered = col("delivered_at")?.as_primitive::<TimestampMillisecondType>();
-        let clat = col("customer_lat")?.as_primitive::<Float32Type>();
-        let clon = col("customer_lon")?.as_primitive::<Float32Type>();
-        for i in 0..b.num_rows() {
-            let k = id6(id.value(i));
-            let dup = orders.insert(k, (created.value(i), delivered.value(i), clat.value(i), clon.value(i))).is_some();
-            p.check(!dup, || format!("order {} appears twice in orders.parquet", id.value(i)));
-        }
+/// Every order id decodes, with the seed, to its location and local day.
+fn check_order_ids(orders: &HashMap<[u8; 6], OrderRow>, m: &Manifest, p: &mut Problems) {
+    let id_key = key(m.scenario.seed, 0, 0, Purpose::OrderIds);
+    let Ok(start) = chrono::NaiveDate::parse_from_str(&m.scenario.start, "%Y-%m-%d") else { return };
+    let clocks: Vec<Option<LocalClock>> = m.locations.iter().map(|l| LocalClock::parse(&l.timezone).ok()).collect();
+    let mut ids: Vec<&[u8; 6]> = orders.keys().collect();
+    ids.sort();
+    for id in ids {
+        let o = &orders[id];
+        let name = String::from_utf8_lossy(id);
+        let Some(number) = ids::decode(id, id_key) else {
+            p.check(false, || format!("order {name}: not an order id"));
+            continue;
+        };
+        let (day, loc, _) = ids::parts(number, m.locations.len() as u32);
+        let location = m.locations.get(loc as usize);
+        let local_day = clocks
+            .get(loc as usize)
+            .and_then(|c| c.as_ref())
+            .and_then(|c| c.local_date(o.created))
+            .map(|d| (d - start).num_days());
+        let ok = location.is_some_and(|l| l.id == o.location)
+            && local_day == Some(day as i64)
+            && day < m.scenario.days as u64;
+        p.check(ok, || {
+            format!("order {name}: its id is not one seed {} gives an order of its location and day", m.scenario.seed)
+        });
     }
-    p.check(orders.len() as u64 == manifest.tables["orders"], || {
-        format!("orders.parquet has {} rows, the manifest says {}", orders.len(), manifest.tables["orders"])
-    });
+}
 
-    // Lifecycles: group rows by order (stable by position, so sorted by sequence after a sort).
+/// The kinds of an order's events, by sequence: the six steps, the pings, the delivery.
+fn lifecycle_kinds_ok(ev: &[&Row]) -> bool {
+    let n = ev.len();
+    n >= 7
+        && ev.iter().enumerate().all(|(i, r)| match i {
+            0..=5 => r.kind as usize == i + 1,
+            _ if i == n - 1 => r.kind == DELIVERED,
+            _ => r.kind == PING,
+        })
+}
+
+/// Every order's lifecycle; returns the pings checked.
+fn check_lifecycles(events: &Events, orders: &HashMap<[u8; 6], OrderRow>, p: &mut Problems) -> u64 {
     let mut by_order: HashMap<[u8; 6], Vec<u32>> = HashMap::with_capacity(orders.len());
-    for (i, r) in rows.iter().enumerate() {
+    for (i, r) in events.rows.iter().enumerate() {
         by_order.entry(r.order).or_default().push(i as u32);
     }
     p.check(by_order.len() == orders.len(), || {
         format!("{} orders have events, orders.parquet has {}", by_order.len(), orders.len())
     });
-    let mut pings_checked = 0u64;
+    let mut pings = 0u64;
     let mut ids: Vec<&[u8; 6]> = by_order.keys().collect();
     ids.sort();
     for id in ids {
         let name = String::from_utf8_lossy(id).to_string();
-        let mut ev: Vec<&Row> = by_order[id].iter().map(|&i| &rows[i as usize]).collect();
+        let mut ev: Vec<&Row> = by_order[id].iter().map(|&i| &events.rows[i as usize]).collect();
         ev.sort_by_key(|r| r.seq);
-        let seq_ok = ev.iter().enumerate().all(|(i, r)| r.seq as usize == i + 1);
-        p.check(seq_ok, || format!("order {name}: sequences are not 1..{}", ev.len()));
-        p.check(ev.windows(2).all(|w| w[0].ts <= w[1].ts), || {
-            format!("order {name}: timestamps decrease in sequence order")
+        p.check(ev.iter().enumerate().all(|(i, r)| r.seq as usize == i), || {
+            format!("order {name}: sequences are not 0..{}", ev.len())
         });
-        let mut count = [0usize; 9];
-        for r in &ev {
-            count[(r.kind as usize).min(8)] += 1;
+        if !lifecycle_kinds_ok(&ev) {
+            let kinds: Vec<u8> = ev.iter().map(|r| r.kind).collect();
+            p.check(false, || format!("order {name}: the steps are not the lifecycle's in sequence order ({kinds:?})"));
+            continue;
         }
-        let full = (1..=8).filter(|&k| k != PING as usize).all(|k| count[k] == 1);
-        p.check(full, || format!("order {name}: lifecycle incomplete (counts per type {:?})", &count[1..]));
-        p.check(ev.first().is_some_and(|r| r.kind == CREATED), || {
-            format!("order {name}: does not start with order_created")
+        // Times follow the lifecycle; the driver's arrival lies between creation and pickup.
+        let steps: Vec<i64> = ev.iter().filter(|r| r.kind != ARRIVED).map(|r| r.ts).collect();
+        let (created, arrived, pickup) = (ev[0], ev[4], ev[5]);
+        let arrival_ok = created.ts <= arrived.ts && arrived.ts <= pickup.ts;
+        p.check(steps.windows(2).all(|w| w[0] <= w[1]) && arrival_ok, || {
+            format!("order {name}: times do not follow the lifecycle")
         });
-        p.check(ev.last().is_some_and(|r| r.kind == DELIVERED), || {
-            format!("order {name}: does not end with delivered")
-        });
-        let Some(pickup) = ev.iter().find(|r| r.kind == PICKED_UP) else { continue };
-        let route: Vec<[f64; 2]> =
-            (pickup.route.0..pickup.route.1).map(|j| [route_lat[j] as f64, route_lon[j] as f64]).collect();
-        p.check(route.len() >= 2, || format!("order {name}: the pickup event has no route"));
-        let mut last_progress = 0.0f32;
-        for r in ev.iter().filter(|r| r.kind == PING) {
-            pings_checked += 1;
-            p.check(r.progress > last_progress && r.progress < 100.0, || {
-                format!("order {name}: ping progress does not increase")
-            });
-            last_progress = r.progress;
-            p.check(r.ts > pickup.ts, || format!("order {name}: a ping precedes the pickup"));
-            let d = distance_to_polyline([r.lat as f64, r.lon as f64], &route);
-            p.check(d <= ON_ROUTE_TOLERANCE_M, || format!("order {name}: a ping lies {d:.1} m off its route"));
-        }
-        if let (Some(del), Some(o)) = (ev.last(), orders.get(id)) {
-            let at_customer = del.lat == o.2 && del.lon == o.3;
-            p.check(at_customer, || {
-                format!("order {name}: delivered at {},{} not at the customer {},{}", del.lat, del.lon, o.2, o.3)
-            });
-            let end = route.last().copied().unwrap_or([f64::NAN; 2]);
-            p.check(end == [o.2 as f64, o.3 as f64], || {
+        pings += check_route(events, &ev, pickup, &name, p);
+        if let Some(o) = orders.get(id) {
+            let del = ev[ev.len() - 1];
+            p.check((del.lat, del.lon) == o.customer, || format!("order {name}: not delivered at the customer"));
+            let end = events
+                .route_lat
+                .get(pickup.route.1.wrapping_sub(1))
+                .zip(events.route_lon.get(pickup.route.1.wrapping_sub(1)));
+            p.check(end.map(|(a, b)| (*a, *b)) == Some(o.customer), || {
                 format!("order {name}: the route does not end at the customer")
             });
-            p.check(o.0 == ev[0].ts && o.1 == del.ts, || {
-                format!("order {name}: orders.parquet times differ from its events")
+            p.check(o.created == created.ts && o.delivered == del.ts && o.location == created.location, || {
+                format!("order {name}: orders.parquet differs from its events")
             });
         }
     }
+    pings
+}
 
-    if let Some(g) = golden {
-        let text = std::fs::read_to_string(g).context(|| format!("{}: cannot read golden file", g.display()))?;
-        let want: Golden = serde_json::from_str(&text).context(|| format!("{}: not a golden file", g.display()))?;
-        let have = Golden::of(&manifest);
-        if want != have {
-            let mut diff = Vec::new();
-            let (w, h) =
-                (serde_json::to_value(&want).unwrap_or_default(), serde_json::to_value(&have).unwrap_or_default());
-            if let (Some(w), Some(h)) = (w.as_object(), h.as_object()) {
-                for (k, wv) in w {
-                    if h.get(k) != Some(wv) {
-                        diff.push(format!("{k}: golden {wv}, dataset {}", h.get(k).cloned().unwrap_or_default()));
-                    }
+/// The pickup's route and the pings along it; returns the pings checked.
+fn check_route(events: &Events, ev: &[&Row], pickup: &Row, name: &str, p: &mut Problems) -> u64 {
+    let (a, z) = pickup.route;
+    let route: Vec<[f64; 2]> = (a..z).map(|j| [events.route_lat[j] as f64, events.route_lon[j] as f64]).collect();
+    p.check(route.len() >= 2, || format!("order {name}: the pickup event has no route"));
+    p.check(route.len() < 2 || route[0] != route[1], || {
+        format!("order {name}: the route starts with a zero-length step")
+    });
+    let mut last_progress = 0.0f32;
+    let mut checked = 0;
+    for r in ev.iter().filter(|r| r.kind == PING) {
+        checked += 1;
+        p.check(r.progress > last_progress && r.progress < 100.0, || {
+            format!("order {name}: ping progress does not increase")
+        });
+        last_progress = r.progress;
+        p.check(r.ts > pickup.ts, || format!("order {name}: a ping precedes the pickup"));
+        let d = distance_to_polyline([r.lat as f64, r.lon as f64], &route);
+        p.check(d <= ON_ROUTE_TOLERANCE_M, || format!("order {name}: a ping lies {d:.1} m off its route"));
+    }
+    checked
+}
+
+fn check_golden(g: &Path, manifest: &Manifest, p: &mut Problems) -> Result<()> {
+    let text = std::fs::read_to_string(g).context(|| format!("{}: cannot read golden file", g.display()))?;
+    let want: Golden = serde_json::from_str(&text).context(|| format!("{}: not a golden file", g.display()))?;
+    let have = Golden::of(manifest);
+    if want != have {
+        let mut diff = Vec::new();
+        let (w, h) = (serde_json::to_value(&want).unwrap_or_default(), serde_json::to_value(&have).unwrap_or_default());
+        if let (Some(w), Some(h)) = (w.as_object(), h.as_object()) {
+            for (k, wv) in w {
+                if h.get(k) != Some(wv) {
+                    diff.push(format!("{k}: golden {wv}, dataset {}", h.get(k).cloned().unwrap_or_default()));
                 }
             }
-            p.0.push(format!("differs from golden {}:\n    {}", g.display(), diff.join("\n    ")));
         }
+        p.check(false, || format!("differs from golden {}:\n    {}", g.display(), diff.join("\n    ")));
     }
-    if !p.0.is_empty() {
-        return Err(Error(format!("{}: verification failed:\n  {}", dir.display(), p.0.join("\n  "))));
-    }
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "{}: ok — {} files match the manifest; {} orders with full lifecycles; {} events sorted; {} pings on their routes{}",
-        dir.display(),
-        manifest.files.len(),
-        orders.len(),
-        rows.len(),
-        pings_checked,
-        if golden.is_some() { "; matches the golden file" } else { "" }
-    );
-    Ok(Report { manifest, text })
+    Ok(())
 }
 
 /// An order id as a fixed array (longer ids are cut, shorter ones zero-padded;
-/// either way the lifecycle checks then report the order as broken).
+/// either way the checks then report the order as broken).
 fn id6(s: &str) -> [u8; 6] {
     let mut id = [0u8; 6];
     let n = s.len().min(6);

@@ -7,6 +7,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use common::*;
+use simkit::model::clock::LocalClock;
 use simkit::verify::Golden;
 
 const DAY_MS: i64 = 86_400_000;
@@ -100,11 +101,13 @@ fn canonical_run_matches_the_reference_volumes() {
     let size = events_bytes(&dir);
     assert!(size <= 34_500_000 / 2, "events.parquet {size} bytes: expected at most half of the reference's 34.5 MB");
 
-    // Orders per day in the first and last week, per city (MODEL.md's narrative).
+    // Orders per day in the first and last week, per city (MODEL.md's narrative),
+    // counted by each kitchen's local day.
     let reference = [(1, 171.0, 297.0), (2, 53.0, 155.0), (3, 230.0, 234.0), (4, 318.0, 240.0)];
     let rows = read_orders(&dir);
+    let clocks = clocks(&m);
+    let day = |o: &OrderRow| local_day(&clocks, o);
     for (loc, first, last) in reference {
-        let day = |o: &OrderRow| (o.created_ms - EPOCH_2024_MS) / DAY_MS;
         let week = |lo: i64| {
             rows.iter().filter(|o| o.location_id == loc && (lo..lo + 7).contains(&day(o))).count() as f64 / 7.0
         };
@@ -124,7 +127,6 @@ fn canonical_run_matches_the_reference_volumes() {
     assert!((mean_items - 2.0).abs() < 0.05, "mean items per brand {mean_items}");
 
     // Brand windows: Five Gals (14) leaves Chicago at day 60; NootroNourish (19) opens in SV at day 45.
-    let day = |o: &OrderRow| (o.created_ms - EPOCH_2024_MS) / DAY_MS;
     let has = |o: &OrderRow, b: i8| o.brands.contains(&b);
     assert!(rows.iter().any(|o| o.location_id == 4 && has(o, 14) && day(o) == 59));
     assert!(!rows.iter().any(|o| o.location_id == 4 && has(o, 14) && day(o) >= 60));
@@ -146,26 +148,126 @@ fn canonical_run_matches_the_reference_volumes() {
     assert!(verified.contains(": ok"));
 }
 
+/// Each location's local clock, by location id.
+fn clocks(m: &simkit::sinks::manifest::Manifest) -> HashMap<i8, LocalClock> {
+    m.locations.iter().map(|l| (l.id, LocalClock::parse(&l.timezone).unwrap())).collect()
+}
+
+/// The local day (0-based from 2024-01-01) an order was created on.
+fn local_day(clocks: &HashMap<i8, LocalClock>, o: &OrderRow) -> i64 {
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    (clocks[&o.location_id].local_date(o.created_ms).unwrap() - start).num_days()
+}
+
+/// Orders per (location, local hour) over `days` of the canonical scenario.
+fn orders_per_local_hour(
+    dir: &std::path::Path,
+    m: &simkit::sinks::manifest::Manifest,
+    days: std::ops::Range<i64>,
+) -> HashMap<(i8, usize), usize> {
+    let clocks = clocks(m);
+    let mut per_hour = HashMap::new();
+    for o in read_orders(dir).iter().filter(|o| days.contains(&local_day(&clocks, o))) {
+        let hour = clocks[&o.location_id].minute_of_day(o.created_ms) / 60;
+        *per_hour.entry((o.location_id, hour)).or_default() += 1;
+    }
+    per_hour
+}
+
 #[test]
-fn intraday_profile_peaks_at_lunch_and_dinner() {
+fn orders_peak_at_local_lunch_and_dinner_in_every_city() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("d");
-    generate(&dir, &["--days", "14"]);
-    let rows = read_orders(&dir);
-    let mut per_hour: HashMap<(i8, i64), usize> = HashMap::new();
-    for o in &rows {
-        *per_hour.entry((o.location_id, (o.created_ms % DAY_MS) / 3_600_000)).or_default() += 1;
-    }
-    let h = |l: i8, hour: i64| per_hour.get(&(l, hour)).copied().unwrap_or(0) as f64;
-    // Expected ratios are ~2.6 (lunch hour vs 9:00) and ~3.0 (18:00 vs 15:00);
-    // thresholds leave room for Poisson noise at the smallest location.
+    let m = generate(&dir, &["--days", "14"]);
+    assert_eq!(
+        m.locations.iter().map(|l| l.timezone.as_str()).collect::<Vec<_>>(),
+        ["America/Los_Angeles", "America/Los_Angeles", "America/Los_Angeles", "America/Chicago"]
+    );
+    let per_hour = orders_per_local_hour(&dir, &m, 0..14);
+    let h = |l: i8, hour: usize| per_hour.get(&(l, hour)).copied().unwrap_or(0) as f64;
+    // Expected ratios are ~2.6 (lunch hour vs 9:00) and ~3.0 (18:00 vs 15:00)
+    // on each kitchen's own clock; thresholds leave room for Poisson noise.
     for loc in 1..=4 {
         assert!(h(loc, 12) > 1.6 * h(loc, 9), "location {loc}: lunch vs morning");
         assert!(h(loc, 18) > 2.0 * h(loc, 15), "location {loc}: dinner vs afternoon");
+        assert!(h(loc, 4) < 0.6 * h(loc, 12), "location {loc}: 4 am is quiet");
     }
     // Silicon Valley's late-night spike (~1.8x) and after-midnight bump (2x).
     assert!(h(2, 22) > 1.3 * h(2, 15) && h(2, 0) > 1.4 * h(2, 3));
     assert!(h(1, 22) < 1.3 * h(1, 15));
+}
+
+/// Daylight saving starts on 2024-03-10 (day 69): the peaks stay at local
+/// noon and 18:00 on both sides, and the 23-hour day has its orders.
+#[test]
+fn peaks_keep_the_local_clock_across_daylight_saving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dst");
+    let m = generate(&dir, &["--days", "80"]);
+    let clocks = clocks(&m);
+    for (days, label) in [(55..69, "before"), (70..80, "after")] {
+        let per_hour = orders_per_local_hour(&dir, &m, days);
+        for loc in [1i8, 3, 4] {
+            let peak = (0..24).max_by_key(|&h| per_hour.get(&(loc, h)).copied().unwrap_or(0)).unwrap();
+            assert_eq!(peak, 18, "location {loc} {label} 2024-03-10: busiest local hour");
+            let lunch = (10..15).max_by_key(|&h| per_hour.get(&(loc, h)).copied().unwrap_or(0)).unwrap();
+            assert_eq!(lunch, 12, "location {loc} {label} 2024-03-10: lunch hour");
+        }
+    }
+    let dst_day = read_orders(&dir).iter().filter(|o| o.location_id == 1 && local_day(&clocks, o) == 69).count();
+    assert!(dst_day > 150, "San Francisco on its 23-hour day: {dst_day} orders");
+}
+
+/// The reference's sequence numbers: an order's events in lifecycle order
+/// from 0 (the driver's arrival is step 4 even when it comes earlier), and
+/// the table still ordered by (ts, order_id, sequence).
+#[test]
+fn sequences_follow_the_reference_lifecycle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    generate(&dir, &["--days", "2"]);
+    let events = read_events(&dir);
+    assert!(events
+        .windows(2)
+        .all(|w| (w[0].ts, &w[0].order_id, w[0].sequence) < (w[1].ts, &w[1].order_id, w[1].sequence)));
+    let mut by_order: HashMap<&str, Vec<&EventRow>> = HashMap::new();
+    for e in &events {
+        by_order.entry(e.order_id.as_str()).or_default().push(e);
+    }
+    let mut early_arrivals = 0;
+    for (id, mut ev) in by_order {
+        ev.sort_by_key(|e| e.sequence);
+        let kinds: Vec<i8> = ev.iter().map(|e| e.kind).collect();
+        assert_eq!(&kinds[..6], &[1, 2, 3, 4, 5, 6], "order {id}");
+        assert!(
+            kinds[6..kinds.len() - 1].iter().all(|&k| k == 7) && kinds[kinds.len() - 1] == 8,
+            "order {id}: {kinds:?}"
+        );
+        assert!(ev.iter().enumerate().all(|(i, e)| e.sequence as usize == i), "order {id}: 0-based");
+        early_arrivals += usize::from(ev[4].ts < ev[2].ts);
+        // The route starts with a real step, never the kitchen twice.
+        assert!(ev[5].route_len >= 2);
+    }
+    assert!(early_arrivals > 100, "drivers arriving before the kitchen finishes keep sequence 4: {early_arrivals}");
+}
+
+#[test]
+fn quiet_prints_nothing_on_success() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q");
+    let o = simkit(&["generate", "scenarios/caspers.toml", "--days", "1", "-q", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert_eq!((o.stdout.len(), String::from_utf8_lossy(&o.stderr).to_string()), (0, String::new()));
+    // Without -q: the summary on stdout and the synthetic-roads warning saying how to get real roads.
+    let o = simkit(&["generate", "scenarios/caspers.toml", "--days", "1", "--out", out.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("done in"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "synthetic city; for real roads run `simkit roads fetch scenarios/caspers.toml` or pass --osm sf=PATH"
+        ),
+        "{err}"
+    );
 }
 
 /// Golden fingerprints: a small synthetic-roads run must match the committed
@@ -196,33 +298,6 @@ fn small_synthetic_run_matches_its_golden_file() {
 }
 
 #[test]
-fn reno_run_on_real_roads_matches_its_golden_file() {
-    let Some(reno) = osm_extract("reno.osm.pbf") else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("reno");
-    let osm = format!("reno={}", reno.display());
-    simkit_ok(&[
-        "generate",
-        "tests/fixtures/reno.toml",
-        "-q",
-        "--require-osm",
-        "--osm",
-        &osm,
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    let golden = root().join("tests/golden/reno-3days.json");
-    if std::env::var_os("SIMKIT_UPDATE_GOLDEN").is_some() {
-        simkit_ok(&["verify", dir.to_str().unwrap(), "--write-golden", golden.to_str().unwrap()]);
-    }
-    let out = simkit_ok(&["verify", dir.to_str().unwrap(), "--golden", golden.to_str().unwrap()]);
-    assert!(out.contains("matches the golden file"), "{out}");
-    let m = simkit::sinks::manifest::Manifest::read(&dir).unwrap();
-    assert_eq!(m.locations[0].road_source.kind, "extract");
-    assert_eq!(m.locations[0].road_source.file.as_deref(), Some("reno.osm.pbf"));
-}
-
-#[test]
 fn verify_detects_a_tampered_file() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("t");
@@ -249,4 +324,46 @@ fn set_overrides_change_the_run() {
     assert_eq!(b.scenario.seed, 7);
     let sv = |m: &simkit::sinks::manifest::Manifest| m.locations.iter().find(|l| l.code == "sv").unwrap().orders;
     assert!(sv(&b) > 5 * sv(&a), "sv orders {} vs {}", sv(&b), sv(&a));
+}
+
+/// Verify recomputes what the manifest claims: an edit that keeps the
+/// fingerprint consistent is still caught by the data.
+#[test]
+fn verify_recomputes_every_manifest_field() {
+    use simkit::sinks::manifest::Manifest;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let m = generate(&dir, &["--days", "1"]);
+    let edit = |change: &dyn Fn(&mut Manifest)| -> String {
+        let mut e = m.clone();
+        change(&mut e);
+        e.fingerprint = e.compute_fingerprint();
+        std::fs::write(dir.join("manifest.json"), serde_json::to_string_pretty(&e).unwrap()).unwrap();
+        let out = simkit(&["verify", dir.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "an edited manifest must fail");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // Another seed: the synthetic roads and every order id give it away; problems are capped.
+    let err = edit(&|e| e.scenario.seed = 43);
+    assert!(err.contains("synthetic road seed"), "{err}");
+    assert!(err.contains("its id is not one seed 43 gives an order of its location and day"), "{err}");
+    assert!(err.contains("... and ") && err.contains(" more problems"), "{err}");
+    assert!(err.lines().count() < 30, "the first 20 problems in full, then a count: {err}");
+    // Another window.
+    let err = edit(&|e| e.scenario.days = 5);
+    assert!(err.contains("does not follow from start 2024-01-01 + 5 days"), "{err}");
+    // A table the manifest no longer lists: an error, never a panic.
+    let err = edit(&|e| {
+        e.tables.remove("orders");
+    });
+    assert!(err.contains("orders.parquet has") && err.contains("the manifest lists no table `orders`"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // A count.
+    let err = edit(&|e| e.locations[0].events += 1);
+    assert!(err.contains("location `sf` has"), "{err}");
+    // Without a consistent fingerprint any edit is named as such.
+    let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    std::fs::write(dir.join("manifest.json"), text.replace("\"seed\": 42", "\"seed\": 44")).unwrap();
+    let out = simkit(&["verify", dir.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the manifest was edited"));
 }

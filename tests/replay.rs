@@ -241,8 +241,13 @@ fn available_now_twice_emits_only_new_events() {
     let ts = all_ts();
     assert_eq!(n1 as usize, ts.iter().filter(|&&t| t < p1).count());
     std::thread::sleep(Duration::from_millis(300));
-    // --catch-up-to is ignored now: the position advances by elapsed wall time x 3600.
-    simkit_ok(&[&args[..], &["--catch-up-to", "2024-06-01T01:00:00Z", "-q"]].concat());
+    // Another --catch-up-to than the first run's is refused: it applies to a first run only.
+    let other = simkit(&[&args[..], &["--catch-up-to", "2024-06-01T01:00:00Z", "-q"]].concat());
+    assert_eq!(other.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("it caught up to 2024-06-01T09:00:00Z"));
+    assert_eq!(ckpt(&ck), c1, "a refused run leaves the checkpoint as it was");
+    // The same one, or none, goes on: the position advances by elapsed wall time x 3600.
+    simkit_ok(&[&args[..], &["--catch-up-to", "2024-06-01T09:00:00Z", "-q"]].concat());
     let c2 = ckpt(&ck);
     let (n2, p2) = (c2["events_emitted"].as_u64().unwrap(), c2["position_ms"].as_i64().unwrap());
     let elapsed = c2["wall_ms"].as_i64().unwrap() - c1["wall_ms"].as_i64().unwrap();
@@ -351,10 +356,7 @@ fn sigterm_stops_follow_cleanly() {
 }
 
 fn assert_error(args: &[&str], message: &str) {
-    let out = simkit(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "simkit {args:?}: {err}");
-    assert!(err.contains(message), "simkit {args:?}: expected `{message}` in: {err}");
+    assert_fails_with(&simkit(args), message);
 }
 
 #[test]
@@ -385,4 +387,155 @@ fn errors_exit_2_with_a_message() {
     let sink = format!("dir:{}", tmp.path().join("out").display());
     simkit_ok(&["replay", other.to_str().unwrap(), "--checkpoint", ck, "--sink", &sink, "-q"]);
     assert_error(&["replay", ds, "--checkpoint", ck, "--sink", &sink], "belongs to another dataset");
+}
+
+/// A copy of the 2-day dataset that a test may damage.
+fn dataset_copy(dir: &Path) -> PathBuf {
+    let copy = dir.join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    for e in std::fs::read_dir(dataset()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    copy
+}
+
+#[test]
+fn a_damaged_dataset_is_refused_before_anything_is_emitted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset_copy(tmp.path());
+    let events = ds.join("events.parquet");
+    let pristine = std::fs::read(&events).unwrap();
+    let mut bytes = pristine.clone();
+    bytes[pristine.len() / 3] ^= 0x10;
+    std::fs::write(&events, &bytes).unwrap();
+    let out = simkit(&["replay", ds.to_str().unwrap(), "--catch-up-to", "2024-01-01T12:00:00Z"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("events.parquet: its sha256 differs from manifest.json's"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing streamed from a damaged file");
+    std::fs::write(&events, &pristine).unwrap();
+
+    // An edited manifest field (the window's days) no longer matches the fingerprint.
+    let manifest = ds.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("\"days\": 2", "\"days\": 30")).unwrap();
+    let out = simkit(&["replay", ds.to_str().unwrap(), "--catch-up-to", "2024-01-01T12:00:00Z"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("manifest.json does not match its fingerprint: the manifest was edited"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn broken_checkpoints_are_refused_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ck = tmp.path().join("ck");
+    let sink = format!("dir:{}", tmp.path().join("out").display());
+    let args = [
+        "replay",
+        dataset(),
+        "--sink",
+        &sink,
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--catch-up-to",
+        "2024-01-01T12:00:00Z",
+    ];
+    simkit_ok(&[&args[..], &["-q"]].concat());
+    let good = ckpt(&ck);
+    let start = good["position_ms"].as_i64().unwrap() - 12 * 3_600_000 - 86_400_000;
+    let n = good["events_emitted"].as_u64().unwrap();
+    let broken: Vec<(&str, Value)> = vec![
+        ("lies before the dataset", serde_json::json!({ "position_ms": start - 86_400_000 })),
+        (
+            "past the dataset's end: it was made with --loop",
+            serde_json::json!({ "position_ms": start + 400 * 86_400_000i64, "lap": 0 }),
+        ),
+        ("more than its position holds", serde_json::json!({ "events_emitted": n + 1 })),
+        ("does not match its position", serde_json::json!({ "lap": 3 })),
+        ("more than a day in the future", serde_json::json!({ "wall_ms": 4_000_000_000_000i64 })),
+        (
+            "its pending batch does not follow",
+            serde_json::json!({ "pending": { "from": n + 5, "to": n + 9, "position_ms": 0, "wall_ms": 0 } }),
+        ),
+        ("--start-day 0 and --catch-up-to apply to a first run only", serde_json::json!({ "start_day": 1 })),
+    ];
+    for (why, patch) in broken {
+        let mut c = good.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        let text = serde_json::to_string_pretty(&c).unwrap();
+        std::fs::write(ck.join("checkpoint.json"), &text).unwrap();
+        assert_error(&[&args[..], &["--start-day", "0"]].concat(), why);
+        assert_eq!(std::fs::read_to_string(ck.join("checkpoint.json")).unwrap(), text, "{why}: the checkpoint is kept");
+    }
+    std::fs::write(ck.join("checkpoint.json"), "{ \"position_ms\": ").unwrap();
+    assert_error(&args, "not a simkit replay checkpoint");
+    let names: Vec<String> =
+        std::fs::read_dir(&ck).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    assert_eq!(names, ["checkpoint.json"], "no lock file or temp file is left behind");
+}
+
+#[test]
+fn a_failed_first_run_leaves_no_checkpoint_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ck = tmp.path().join("ck");
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let sink = format!("dir:{}/sub", file.display());
+    assert_error(&["replay", dataset(), "--checkpoint", ck.to_str().unwrap(), "--sink", &sink], "cannot create");
+    assert!(!ck.exists(), "the checkpoint directory this run created is gone");
+    // A bad option is refused before the checkpoint is even opened.
+    assert_error(&["replay", dataset(), "--checkpoint", ck.to_str().unwrap(), "--speed", "0"], "--speed");
+    assert!(!ck.exists());
+}
+
+#[test]
+fn a_huge_speed_with_loop_stops_at_the_lap_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A small dataset: one day of a few orders per location.
+    let ds = tmp.path().join("small");
+    let mut args = vec!["generate", "scenarios/caspers.toml", "--days", "1", "-q", "--out", ds.to_str().unwrap()];
+    for code in ["sf", "sv", "bellevue", "chicago"] {
+        args.extend(["--set", Box::leak(format!("locations.{code}.base_orders_per_day=5").into_boxed_str())]);
+    }
+    simkit_ok(&args);
+    let n = simkit::sinks::manifest::Manifest::read(&ds).unwrap().tables["events"];
+    let ck = tmp.path().join("ck");
+    let run = |extra: &[&str]| {
+        let base = [
+            "replay",
+            ds.to_str().unwrap(),
+            "--checkpoint",
+            ck.to_str().unwrap(),
+            "--loop",
+            "--catch-up-to",
+            "2024-01-01T00:00:00Z",
+        ];
+        simkit(&[&base[..], extra].concat())
+    };
+    let first = run(&["-q"]);
+    assert!(first.status.success());
+    let limit = simkit::replay::MAX_LAPS_PER_RUN;
+    for round in 1..=2u64 {
+        let out = run(&["--speed", "1e15"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains(&format!("(at most {limit} laps per run)")), "{err}");
+        let c = ckpt(&ck);
+        assert_eq!(c["events_emitted"].as_u64().unwrap(), round * limit * n, "round {round}");
+        assert_eq!(c["lap"].as_u64().unwrap(), round * limit);
+        let lines = String::from_utf8_lossy(&out.stdout).lines().count() as u64;
+        let emitted_before =
+            if round == 1 { String::from_utf8_lossy(&first.stdout).lines().count() as u64 } else { limit * n };
+        assert_eq!(lines, round * limit * n - emitted_before, "round {round}: one run emits up to the limit");
+    }
+}
+
+#[test]
+fn the_default_speed_is_60() {
+    let help = simkit_ok(&["replay", "--help"]);
+    assert!(help.contains("[default: 60]"), "{help}");
 }

@@ -8,6 +8,7 @@
 //! `target * w(minute) / sum(w)`.
 
 use rand::Rng;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::dist::{poisson_count, Dist};
@@ -15,7 +16,7 @@ use super::dist::{poisson_count, Dist};
 pub const MINUTES_PER_DAY: usize = 1440;
 
 /// How a peak rises and falls within its window.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PeakShape {
     /// `sin^2(pi * x)`: zero at the edges, full height in the middle.
@@ -79,6 +80,12 @@ impl DailyVolume {
     pub fn expected(&self, day: u32, weekday: usize) -> f64 {
         let w = self.weekday.map_or(1.0, |m| m[weekday]);
         self.base * (1.0 + self.daily_growth).powi(day as i32) * w
+    }
+
+    /// The most a day's target can be: the expected volume times the
+    /// largest noise draw.
+    pub fn upper_bound(&self, day: u32, weekday: usize) -> f64 {
+        self.expected(day, weekday) * self.noise.bounds().1
     }
 
     /// The day's target: expected volume times one noise draw, truncated.

@@ -2,17 +2,26 @@
 //! `{ normal = { mean = 2.0, std = 1.0, min = 0.1 } }`, `{ beta = { a = 3, b = 3 } }`.
 //!
 //! [`DistSpec`] is what a scenario declares (serde, strict); [`Dist`] is the
-//! validated, ready-to-sample form. `min`/`max` on continuous distributions
+//! validated, ready-to-sample form. `min`/`max` on a normal distribution
 //! clamp the draw (the reference floors service times at 0.1 min), they do not
 //! resample.
+//!
+//! Every distribution has a finite support, [`Dist::bounds`], so a scenario
+//! can be checked before it runs: a duration never negative, a quantity never
+//! zero, an event time never out of range. Where the family is unbounded the
+//! support is cut far in its tail, where no draw lands in practice (normal:
+//! mean ± 40 std; exponential: 50 means; Poisson: mean + 40 √mean + 40), and
+//! draws are clamped there, so the bound holds for certain.
 
 use rand::Rng;
 use rand_distr::{Beta, Distribution, Exp, Normal, Poisson};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A distribution as written in a scenario file.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(extend("x-expected" = "a distribution such as { normal = { mean = 2.0, std = 1.0, min = 0.1 } }"))]
 pub enum DistSpec {
     Constant {
         value: f64,
@@ -68,6 +77,11 @@ enum Kind {
     Choice { values: Vec<f64>, cumulative: Vec<f64> },
 }
 
+/// How far into an unbounded tail the support reaches, in standard
+/// deviations (normal, Poisson) and in means (exponential).
+const TAIL_STDS: f64 = 40.0;
+const TAIL_MEANS: f64 = 50.0;
+
 /// A validation problem: the sub-key it concerns and what was expected.
 pub type Problem = (String, String);
 
@@ -106,12 +120,25 @@ impl DistSpec {
                 if !(std >= 0.0 && std.is_finite()) {
                     p.push(("normal.std".into(), format!("expected a standard deviation >= 0, found {std}")));
                 }
+                for (k, v) in [("normal.min", min), ("normal.max", max)] {
+                    v.into_iter().for_each(|v| finite(k, v, &mut p));
+                }
                 let (lo, hi) = (min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY));
                 if lo > hi {
                     p.push(("normal.max".into(), format!("expected max >= min ({lo}), found {hi}")));
                 }
                 let n = Normal::new(mean, std.max(0.0)).unwrap_or_else(|_| Normal::new(0.0, 1.0).expect("unit normal"));
-                (Kind::Normal(n), lo, hi)
+                let tail = TAIL_STDS * std.max(0.0);
+                let (natural_lo, natural_hi) = (mean - tail, mean + tail);
+                // A clamp outside the natural support pins every draw to it.
+                let support = if natural_hi < lo {
+                    (lo, lo)
+                } else if natural_lo > hi {
+                    (hi, hi)
+                } else {
+                    (lo.max(natural_lo), hi.min(natural_hi))
+                };
+                (Kind::Normal(n), support.0, support.1)
             }
             DistSpec::Exponential { mean } => {
                 if !(mean > 0.0 && mean.is_finite()) {
@@ -119,7 +146,7 @@ impl DistSpec {
                 }
                 let e =
                     Exp::new(1.0 / mean.max(f64::MIN_POSITIVE)).unwrap_or_else(|_| Exp::new(1.0).expect("unit exp"));
-                (Kind::Exponential(e), f64::NEG_INFINITY, f64::INFINITY)
+                (Kind::Exponential(e), 0.0, TAIL_MEANS * mean)
             }
             DistSpec::Beta { a, b } => {
                 for (k, v) in [("beta.a", a), ("beta.b", b)] {
@@ -136,11 +163,14 @@ impl DistSpec {
                     p.push(("poisson.mean".into(), format!("expected a mean > 0, found {mean}")));
                 }
                 let d = Poisson::new(mean.max(1e-9)).unwrap_or_else(|_| Poisson::new(1.0).expect("unit poisson"));
-                (Kind::Poisson(d), f64::NEG_INFINITY, f64::INFINITY)
+                (Kind::Poisson(d), 0.0, (mean + TAIL_STDS * mean.sqrt() + TAIL_STDS).floor())
             }
             DistSpec::Choice { ref values, ref weights } => {
                 if values.is_empty() {
                     p.push(("choice.values".into(), "expected at least one value".into()));
+                }
+                if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+                    p.push(("choice.values".into(), format!("expected finite numbers, found {v}")));
                 }
                 if values.len() != weights.len() {
                     p.push((
@@ -162,10 +192,29 @@ impl DistSpec {
                 (Kind::Choice { values: values.clone(), cumulative }, f64::NEG_INFINITY, f64::INFINITY)
             }
         };
+        if p.is_empty() && !(min <= max) {
+            p.push((self.family().into(), "expected parameters that give finite draws".into()));
+        }
         if p.is_empty() {
             Ok(Dist { kind, min, max })
         } else {
             Err(p)
+        }
+    }
+}
+
+impl DistSpec {
+    /// The family's key as written in a scenario (`normal`, `beta`, ...).
+    pub fn family(&self) -> &'static str {
+        match self {
+            DistSpec::Constant { .. } => "constant",
+            DistSpec::Uniform { .. } => "uniform",
+            DistSpec::UniformInt { .. } => "uniform_int",
+            DistSpec::Normal { .. } => "normal",
+            DistSpec::Exponential { .. } => "exponential",
+            DistSpec::Beta { .. } => "beta",
+            DistSpec::Poisson { .. } => "poisson",
+            DistSpec::Choice { .. } => "choice",
         }
     }
 }
@@ -197,17 +246,26 @@ impl Dist {
         x.clamp(self.min, self.max)
     }
 
-    /// The largest value a draw can take, when bounded (used to cap sizes).
-    pub fn upper_bound(&self) -> f64 {
-        let natural = match &self.kind {
-            Kind::Constant(v) => *v,
-            Kind::Uniform(_, b) => *b,
-            Kind::UniformInt(_, b) => *b as f64,
-            Kind::Beta(_) => 1.0,
-            Kind::Choice { values, .. } => values.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-            _ => f64::INFINITY,
+    /// The smallest and largest values a draw can take.
+    pub fn bounds(&self) -> (f64, f64) {
+        let (lo, hi) = match &self.kind {
+            Kind::Constant(v) => (*v, *v),
+            Kind::Uniform(a, b) => (*a, *b),
+            Kind::UniformInt(a, b) => (*a as f64, *b as f64),
+            Kind::Beta(_) => (0.0, 1.0),
+            Kind::Choice { values, cumulative } => {
+                // Values of weight zero are never drawn.
+                let mut prev = 0.0;
+                let drawn = values.iter().zip(cumulative).filter(|(_, c)| {
+                    let positive = **c > prev;
+                    prev = **c;
+                    positive
+                });
+                drawn.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (v, _)| (lo.min(*v), hi.max(*v)))
+            }
+            Kind::Normal(_) | Kind::Exponential(_) | Kind::Poisson(_) => (f64::NEG_INFINITY, f64::INFINITY),
         };
-        natural.min(self.max)
+        (lo.max(self.min), hi.min(self.max))
     }
 }
 

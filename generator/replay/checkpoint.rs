@@ -2,8 +2,10 @@
 //! the simulation position and the wall-clock moment it was reached, the
 //! dataset's fingerprint, the events emitted (which is also the next global
 //! offset), the lap, and the batch in flight. It is replaced atomically (temp
-//! file, fsync, rename, fsync of the directory), and a lock file keeps two
-//! replays off one checkpoint.
+//! file, fsync, rename, fsync of the directory). The directory itself is
+//! locked (`flock`) while a replay uses it, so two replays never share one
+//! and no lock file is left behind; a directory a failed first run created
+//! is removed again.
 //!
 //! Commit protocol of a micro-batch with offsets `[from, to)`: for an
 //! exactly-once sink, `pending = {from, to, ...}` is stored *before* the
@@ -15,7 +17,7 @@
 //! *opens*; a resume asks the sink which of its records arrived and sends the
 //! rest (see [`super::sink::Sink::resume`]).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Context, Error, Result};
 
 /// The checkpoint file format version.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Checkpoint {
@@ -46,6 +48,11 @@ pub struct Checkpoint {
     pub events_emitted: u64,
     /// The lap of `position_ms`.
     pub lap: u64,
+    /// The first run's `--start-day` and `--catch-up-to`, which later runs
+    /// may not contradict.
+    pub start_day: u32,
+    #[serde(default)]
+    pub catch_up_to: Option<String>,
     /// The batch being published, if a run stopped before committing it.
     pub pending: Option<Pending>,
     /// `position_ms` and `wall_ms` as UTC text, for people; ignored when read.
@@ -76,6 +83,8 @@ pub struct Pending {
 pub struct Store {
     dir: PathBuf,
     _lock: File,
+    /// Created by this run and not written yet: removed on drop.
+    created: bool,
 }
 
 impl Store {
@@ -83,10 +92,17 @@ impl Store {
 
     /// Creates the directory if needed and locks it.
     pub fn open(dir: &Path) -> Result<Store> {
+        let created = !dir.exists();
         std::fs::create_dir_all(dir)
             .context(|| format!("--checkpoint {}: cannot create the directory", dir.display()))?;
-        let lock = lock_file(&dir.join(".lock"), "checkpoint")?;
-        Ok(Store { dir: dir.to_path_buf(), _lock: lock })
+        let lock = lock_dir(dir, "checkpoint").inspect_err(|_| {
+            if created {
+                let _ = std::fs::remove_dir(dir);
+            }
+        })?;
+        // Older simkit versions locked a file instead of the directory.
+        let _ = std::fs::remove_file(dir.join(".lock"));
+        Ok(Store { dir: dir.to_path_buf(), _lock: lock, created })
     }
 
     pub fn path(&self) -> PathBuf {
@@ -100,43 +116,51 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error(format!("{}: {e}", path.display()))),
         };
-        let c: Checkpoint = serde_json::from_str(&text)
-            .map_err(|e| Error(format!("{}: not a simkit replay checkpoint ({e})", path.display())))?;
-        if c.format != FORMAT {
-            return Err(Error(format!(
-                "{}: checkpoint format {} is not supported (expected {FORMAT})",
-                path.display(),
-                c.format
-            )));
-        }
-        Ok(Some(c))
+        parse(&text, &path.display().to_string()).map(Some)
     }
 
     /// Replaces the checkpoint atomically and durably.
-    pub fn store(&self, c: &Checkpoint) -> Result<()> {
+    pub fn store(&mut self, c: &Checkpoint) -> Result<()> {
         let mut c = c.clone();
         c.position = super::numfmt::ts_string(c.position_ms);
         c.wall = super::numfmt::ts_string(c.wall_ms);
         let json = serde_json::to_string_pretty(&c).map_err(|e| Error(format!("checkpoint: {e}")))? + "\n";
-        write_atomic(&self.dir, Self::FILE, json.as_bytes())
+        write_atomic(&self.dir, Self::FILE, json.as_bytes())?;
+        self.created = false;
+        Ok(())
     }
 }
 
-/// Takes an exclusive lock on `path` (created if missing), or fails clearly
-/// when another process holds it. The lock ends with the process.
-pub fn lock_file(path: &Path, what: &str) -> Result<File> {
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .context(|| format!("{}: cannot create the {what} lock", path.display()))?;
+impl Drop for Store {
+    fn drop(&mut self) {
+        if self.created {
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
+}
+
+/// Parses a checkpoint's text; `shown` names it in messages.
+pub fn parse(text: &str, shown: &str) -> Result<Checkpoint> {
+    let format = serde_json::from_str::<serde_json::Value>(text).ok().and_then(|v| v.get("format")?.as_u64());
+    if format.is_some_and(|f| f != FORMAT as u64) {
+        return Err(Error(format!(
+            "{shown}: checkpoint format {} is not supported (expected {FORMAT}); use a new --checkpoint directory",
+            format.unwrap_or_default()
+        )));
+    }
+    serde_json::from_str(text).map_err(|e| Error(format!("{shown}: not a simkit replay checkpoint ({e})")))
+}
+
+/// Locks directory `dir` (exclusive, for as long as the returned handle
+/// lives), or fails clearly when another process holds it.
+pub fn lock_dir(dir: &Path, what: &str) -> Result<File> {
+    let f = File::open(dir).context(|| format!("{}: cannot open the {what} directory", dir.display()))?;
     match f.try_lock() {
         Ok(()) => Ok(f),
         Err(std::fs::TryLockError::WouldBlock) => {
-            Err(Error(format!("{}: another simkit replay is using this {what}", path.display())))
+            Err(Error(format!("{}: another simkit replay is using this {what} directory", dir.display())))
         }
-        Err(std::fs::TryLockError::Error(e)) => Err(Error(format!("{}: cannot lock: {e}", path.display()))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error(format!("{}: cannot lock: {e}", dir.display()))),
     }
 }
 
@@ -173,6 +197,8 @@ mod tests {
             wall_ms: 1_900_000_000_000,
             events_emitted: 42,
             lap: 0,
+            start_day: 70,
+            catch_up_to: None,
             pending: Some(Pending {
                 from: 42,
                 to: Some(50),
@@ -188,7 +214,7 @@ mod tests {
     #[test]
     fn round_trips_and_replaces_atomically() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
         assert_eq!(store.load().unwrap(), None);
         let mut c = sample();
         store.store(&c).unwrap();
@@ -212,6 +238,21 @@ mod tests {
         let _a = Store::open(dir.path()).unwrap();
         let err = Store::open(dir.path()).err().unwrap();
         assert!(err.0.contains("another simkit replay"), "{err}");
+        drop(_a);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(names.is_empty(), "no lock file is left behind");
+    }
+
+    #[test]
+    fn a_new_directory_is_removed_unless_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("ckpt");
+        drop(Store::open(&dir).unwrap());
+        assert!(!dir.exists(), "an unused new checkpoint directory is removed");
+        let mut s = Store::open(&dir).unwrap();
+        s.store(&sample()).unwrap();
+        drop(s);
+        assert!(dir.join(Store::FILE).exists());
     }
 
     #[test]

@@ -8,8 +8,7 @@
 //!
 //! Exactly once across crashes, by resuming from what the topic holds (not by
 //! transactions: Tansu 0.6 accepts the transaction calls, but a
-//! `read_committed` consumer still sees aborted records, measured in session
-//! 2). Records go out as they are written, so a batch is recorded as pending
+//! `read_committed` consumer still sees aborted records). Records go out as they are written, so a batch is recorded as pending
 //! when it *opens*, together with each partition's end offset (the marks).
 //! Finishing a batch waits until every record is acknowledged; then the
 //! checkpoint commits it. A run that finds an open batch reads every
@@ -224,7 +223,7 @@ impl KafkaSink {
     }
 
     /// Each partition's end offset, as the broker reports it. (Tansu 0.6
-    /// reports less than it holds, measured; a mark that is too low only makes
+    /// can report less than it holds; a mark that is too low only makes
     /// a resume read more.)
     fn end_offsets(&self) -> Result<Vec<i64>> {
         (0..self.partitions)

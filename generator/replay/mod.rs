@@ -50,6 +50,7 @@ pub mod schedule;
 pub mod sink;
 pub mod source;
 pub mod status;
+pub mod trust;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,6 +69,13 @@ use status::{grouped, Status};
 use crate::error::{Error, Result};
 use crate::sinks::manifest::Manifest;
 
+/// The first run's day grid: UTC midnight of the dataset's start date.
+fn catch_up_epoch(m: &Manifest) -> Result<i64> {
+    let date = chrono::NaiveDate::parse_from_str(&m.scenario.start, "%Y-%m-%d")
+        .map_err(|_| Error(format!("manifest.json: scenario start {:?} is not a date", m.scenario.start)))?;
+    Ok(date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis())
+}
+
 /// Largest catch-up micro-batch (one file in a `dir:` sink).
 pub const BULK_BATCH_EVENTS: u64 = 1 << 17;
 /// Follow mode closes a micro-batch after this long...
@@ -82,7 +90,8 @@ const MAX_SLEEP_MS: i64 = 100;
 #[derive(Clone, Debug)]
 pub struct Options {
     pub dataset: PathBuf,
-    pub start_day: u32,
+    /// First run: the day to catch up to (default 0).
+    pub start_day: Option<u32>,
     /// Simulated ms per wall-clock ms (> 0).
     pub speed: f64,
     pub checkpoint: Option<PathBuf>,
@@ -104,8 +113,8 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             dataset: PathBuf::new(),
-            start_day: 0,
-            speed: 1.0,
+            start_day: None,
+            speed: 60.0,
             checkpoint: None,
             sink: "stdout".into(),
             kafka_props: Vec::new(),
@@ -177,8 +186,8 @@ struct Ledger {
 }
 
 impl Ledger {
-    fn save(&self) -> Result<()> {
-        match &self.store {
+    fn save(&mut self) -> Result<()> {
+        match &mut self.store {
             Some(s) => s.store(&self.ckpt),
             None => Ok(()),
         }
@@ -235,6 +244,8 @@ struct Replay<'a> {
     ledger: Ledger,
     status: Status,
     threads: usize,
+    /// The committed offset when the run started.
+    first_offset: u64,
 }
 
 impl Replay<'_> {
@@ -296,6 +307,33 @@ impl Replay<'_> {
         Ok(self.ledger.ckpt.events_emitted)
     }
 
+    /// The offset a run stops at: the dataset's end, or with `--loop` the
+    /// start of the lap [`MAX_LAPS_PER_RUN`] laps after the run's first one.
+    fn run_limit(&self) -> u64 {
+        let tl = &self.tl;
+        if !tl.looping {
+            return tl.offset_limit();
+        }
+        (tl.locate(self.first_offset).0 + MAX_LAPS_PER_RUN).saturating_mul(tl.events)
+    }
+
+    /// `pos`, held back to the run's lap limit (with a note when it is).
+    fn lap_cap(&mut self, pos: i64) -> i64 {
+        if !self.tl.looping {
+            return pos;
+        }
+        let lap = self.run_limit() / self.tl.events.max(1);
+        let cap = self.tl.start_ms.saturating_add((lap as i64).saturating_mul(self.tl.lap_ms()));
+        if pos > cap {
+            self.status.note(&format!(
+                "--speed {} takes this run past lap {lap}: it stops there (at most {MAX_LAPS_PER_RUN} laps per run); the next run goes on",
+                self.opts.speed
+            ));
+            return cap;
+        }
+        pos
+    }
+
     /// The catch-up cuts of `[from, to)`: multiples of [`BULK_BATCH_EVENTS`].
     fn cuts(from: u64, to: u64) -> Vec<u64> {
         let first = (from / BULK_BATCH_EVENTS + 1) * BULK_BATCH_EVENTS;
@@ -305,9 +343,12 @@ impl Replay<'_> {
     /// Follow mode after the catch-up: paced releases from the anchor `(pos, wall)`.
     fn follow(&mut self, anchor_pos: i64, anchor_wall: i64) -> Result<(i64, bool, bool)> {
         let speed = self.opts.speed;
-        let limit = self.tl.offset_limit();
+        let limit = self.run_limit();
         let mut cursor = Cursor::new(&self.events, self.tl, self.encoder.clone());
         let mut o = self.ledger.ckpt.events_emitted;
+        // Events due within the release slack go out ahead of the position:
+        // a committed position never lies before an emitted event.
+        let mut released_to = i64::MIN;
         let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
         // (opened at wall ms, events in it) of the open micro-batch.
         let mut batch: Option<(i64, u64)> = None;
@@ -332,6 +373,7 @@ impl Replay<'_> {
                     batch = Some((now, 0));
                 }
                 cursor.encode(o, &mut buf)?;
+                released_to = released_to.max(ts + 1);
                 o += 1;
                 if let Some((_, n)) = batch.as_mut() {
                     *n += 1;
@@ -353,12 +395,13 @@ impl Replay<'_> {
             if let Some((opened, n)) = batch {
                 if finishing || now - opened >= FOLLOW_BATCH_MS || n >= FOLLOW_BATCH_EVENTS {
                     let publish = self.sink.finish(o)?;
-                    self.ledger.commit_batch(publish, o, pos, now)?;
+                    self.ledger.commit_batch(publish, o, pos.max(released_to), now)?;
                     batch = None;
                 }
             }
             self.status.tick(now, pos, o);
             if finishing {
+                let pos = pos.max(released_to);
                 self.ledger.commit_state(o, pos, now)?;
                 return Ok((pos, stopping, ended));
             }
@@ -379,10 +422,14 @@ impl Replay<'_> {
     }
 }
 
+/// Laps one run emits at most: a huge `--speed` with `--loop` stops there
+/// (the next run goes on), so neither memory nor output grows without bound.
+pub const MAX_LAPS_PER_RUN: u64 = 10;
+
 fn validate(opts: &Options) -> Result<Option<i64>> {
-    if !opts.speed.is_finite() || opts.speed <= 0.0 {
+    if !(opts.speed > 0.0 && opts.speed.is_finite()) {
         return Err(Error(format!(
-            "--speed {}: expected a finite number > 0 (1 = real time, 60 = 1 min per hour)",
+            "--speed {}: expected a finite number > 0 (1 = real time, 60 = 1 min per hour, 86400 = 1 day per second)",
             opts.speed
         )));
     }
@@ -395,42 +442,6 @@ fn validate(opts: &Options) -> Result<Option<i64>> {
     opts.catch_up_to.as_deref().map(parse_rfc3339).transpose()
 }
 
-/// Checks that the dataset is a simkit dataset with an events table, and opens it.
-fn open_dataset(opts: &Options) -> Result<(Manifest, EventsFile)> {
-    let dir = &opts.dataset;
-    let manifest = Manifest::read(dir)?;
-    let info = manifest.files.get("events.parquet").ok_or_else(|| {
-        Error(format!("{}: not a simkit events dataset (no events.parquet in manifest.json)", dir.display()))
-    })?;
-    let path = dir.join("events.parquet");
-    let bytes =
-        std::fs::metadata(&path).map_err(|e| Error(format!("{}: not a simkit dataset ({e})", path.display())))?.len();
-    if bytes != info.bytes {
-        return Err(Error(format!(
-            "{}: {bytes} bytes, but manifest.json says {}: the dataset was modified",
-            path.display(),
-            info.bytes
-        )));
-    }
-    let events = EventsFile::open(dir)?;
-    if let Some(&n) = manifest.tables.get("events") {
-        if n != events.len() {
-            return Err(Error(format!("{}: {} rows, manifest.json says {n}", path.display(), events.len())));
-        }
-    }
-    if events.is_empty() {
-        return Err(Error(format!("{}: the dataset has no events to replay", dir.display())));
-    }
-    if opts.start_day >= manifest.scenario.days {
-        return Err(Error(format!(
-            "--start-day {}: beyond the dataset, which has days 0 ..= {}",
-            opts.start_day,
-            manifest.scenario.days.saturating_sub(1)
-        )));
-    }
-    Ok((manifest, events))
-}
-
 /// Runs a replay on `clock`; `stop` (set by a signal handler) ends follow
 /// mode, or catch-up after the current micro-batch, with everything committed.
 pub fn run_with(opts: &Options, clock: &dyn Clock, stop: &AtomicBool) -> Result<Summary> {
@@ -439,47 +450,66 @@ pub fn run_with(opts: &Options, clock: &dyn Clock, stop: &AtomicBool) -> Result<
 
 /// [`run_with`], optionally with a sink object instead of the one `opts.sink` names
 /// (which still identifies the sink in the checkpoint).
+/// A dataset opened for replay, after [`trust::open_dataset`]'s checks.
+struct Opened {
+    manifest: Manifest,
+    events: EventsFile,
+    tl: Timeline,
+    /// UTC midnight of the start date: the first run's day grid.
+    epoch_ms: i64,
+    /// The sink as a checkpoint records it.
+    sink: String,
+}
+
+impl Opened {
+    fn open(opts: &Options) -> Result<Opened> {
+        let sink = SinkSpec::parse(&opts.sink)?.describe();
+        let (manifest, events) = trust::open_dataset(opts)?;
+        let s = &manifest.scenario;
+        let tl = Timeline::new(s.start_ms, s.end_ms, events.last_ts(), events.len(), opts.looping);
+        let epoch_ms = catch_up_epoch(&manifest)?;
+        Ok(Opened { manifest, events, tl, epoch_ms, sink })
+    }
+
+    /// Checks a checkpoint against this dataset and `opts` (see [`trust`]).
+    fn check(&self, c: &Checkpoint, opts: &Options, now_ms: i64, shown: &str) -> Result<()> {
+        let offset = |pos: i64| offset_of(&self.events, &self.tl, pos);
+        let expected = trust::Expected {
+            fingerprint: &self.manifest.fingerprint,
+            sink: &self.sink,
+            tl: &self.tl,
+            earliest_ms: self.epoch_ms,
+            offset_of: &offset,
+            now_ms,
+            opts,
+        };
+        trust::check_checkpoint(c, &expected, shown)
+    }
+}
+
+/// What a replay runs on the checkpoint it loads, for `opts`' dataset and
+/// sink: for tests and fuzzing.
+pub fn checkpoint_checker(opts: &Options) -> Result<impl Fn(&Checkpoint) -> Result<()>> {
+    let opened = Opened::open(opts)?;
+    let opts = opts.clone();
+    Ok(move |c: &Checkpoint| opened.check(c, &opts, SystemClock.now_ms(), "checkpoint"))
+}
+
 fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<Box<dyn Sink>>) -> Result<Summary> {
     let started = Instant::now();
     let catch_up_to = validate(opts)?;
     let spec = SinkSpec::parse(&opts.sink)?;
-    let (manifest, events) = open_dataset(opts)?;
-    let tl = Timeline::new(
-        manifest.scenario.start_ms,
-        manifest.scenario.end_ms,
-        events.last_ts(),
-        events.len(),
-        opts.looping,
-    );
+    let opened = Opened::open(opts)?;
+    // Locked only now, once the options and the dataset have passed.
     let store = opts.checkpoint.as_deref().map(Store::open).transpose()?;
     let existing = match &store {
         Some(s) => s.load()?,
         None => None,
     };
     if let (Some(c), Some(s)) = (&existing, &store) {
-        if c.fingerprint != manifest.fingerprint {
-            return Err(Error(format!(
-                "{}: this checkpoint belongs to another dataset (`{}`, fingerprint {}), not to {} (`{}`, fingerprint {}); use a new --checkpoint directory",
-                s.path().display(),
-                c.dataset,
-                &c.fingerprint[..c.fingerprint.len().min(12)],
-                opts.dataset.display(),
-                manifest.scenario.name,
-                &manifest.fingerprint[..manifest.fingerprint.len().min(12)],
-            )));
-        }
-        if c.sink != spec.describe() {
-            return Err(Error(format!(
-                "{}: this checkpoint belongs to --sink {}, not {}; use a new --checkpoint directory",
-                s.path().display(),
-                c.sink,
-                spec.describe()
-            )));
-        }
-        if c.pending.as_ref().is_some_and(|p| p.from != c.events_emitted || p.to.is_some_and(|to| to < p.from)) {
-            return Err(Error(format!("{}: inconsistent pending batch", s.path().display())));
-        }
+        opened.check(c, opts, clock.now_ms(), &s.path().display().to_string())?;
     }
+    let Opened { manifest, events, tl, epoch_ms, .. } = opened;
     let sink = match sink {
         Some(s) => s,
         None => spec.open(&opts.kafka_props, &manifest.fingerprint)?,
@@ -494,6 +524,8 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
         wall_ms: clock.now_ms(),
         events_emitted: 0,
         lap: 0,
+        start_day: opts.start_day.unwrap_or(0),
+        catch_up_to: opts.catch_up_to.clone(),
         pending: None,
         position: String::new(),
         wall: String::new(),
@@ -511,7 +543,9 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
         sink,
         status: Status::new(opts.quiet, tl),
         threads,
+        first_offset: 0,
     };
+    r.first_offset = r.ledger.ckpt.events_emitted;
     let from = r.ledger.ckpt.events_emitted;
 
     // 1. A batch that was being published when the last run stopped: exactly that batch again.
@@ -519,7 +553,10 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
         let to = r.sink.resume(&p)?;
         r.status.note(&format!("republishing the pending batch [{}, {to})", p.from));
         if to > p.from {
-            r.emit_bulk(to, &[to], p.position_ms, p.wall_ms)?;
+            // A batch opened in follow mode may hold events past its position.
+            let (lap, idx) = tl.locate(to - 1);
+            let last = r.events.ts_at(idx)? + lap as i64 * tl.lap_ms();
+            r.emit_bulk(to, &[to], p.position_ms.max(last + 1), p.wall_ms)?;
         } else {
             r.ledger.commit_state(p.from, p.position_ms, p.wall_ms)?;
         }
@@ -527,11 +564,12 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
 
     // 2. What is due now: catch-up on a first run, else the advance since the checkpoint.
     let now = clock.now_ms();
-    let pos = if first_run {
-        first_position(&tl, opts.start_day, time_of_day_ms(catch_up_to.unwrap_or(now)))
+    let due = if first_run {
+        first_position(&tl, epoch_ms, opts.start_day.unwrap_or(0), time_of_day_ms(catch_up_to.unwrap_or(now)))
     } else {
         advance(&tl, r.ledger.ckpt.position_ms, r.ledger.ckpt.wall_ms, now, opts.speed)
     };
+    let pos = r.lap_cap(due);
     let mut interrupted = stop.load(Ordering::Relaxed);
     if !interrupted {
         let target = offset_of(&r.events, &tl, pos)?.max(r.ledger.ckpt.events_emitted);
@@ -561,8 +599,12 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
     let seconds = started.elapsed().as_secs_f64();
     let to = r.ledger.ckpt.events_emitted;
     let n = to - from;
+    // With --loop the data never ends: a run that stops at its end met the lap limit.
+    let (ended, lap_limit) = (ended && !tl.looping, ended && tl.looping);
     let why = if interrupted {
         "stopped by signal"
+    } else if lap_limit {
+        "reached the limit of laps per run; the next run goes on"
     } else if ended {
         "dataset ended"
     } else if opts.follow {

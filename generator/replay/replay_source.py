@@ -55,8 +55,13 @@ dataset spans ``[start, end)``, ``start`` = manifest ``scenario.start_ms``,
 ``end = max(scenario.end_ms, last event ts + 1)``.
 
 - First batch of a new query (no checkpoint): historical catch-up,
-  ``P = start + simulationStartDay days + the UTC time of day of now (or of
-  catchUpTo)``, speed ignored, capped at ``end``.
+  ``P = epoch + simulationStartDay days + the UTC time of day of now (or of
+  catchUpTo)``, speed ignored, capped at ``end``; ``epoch`` is UTC midnight
+  of the dataset's start date (``scenario.start``), whatever the locations'
+  time zones.
+- Before anything is read the dataset is checked like ``simkit replay``
+  checks it: the manifest against its fingerprint, every data file against
+  its size and sha256.
 - Every later batch: ``P = P_prev + floor((now - W_prev) * speedMultiplier)``
   (elapsed wall ms clamped at 0), capped at ``end``; ``W = now``. Spark hands
   the source the last checkpointed offset when a query restarts, so a later
@@ -183,6 +188,41 @@ def ts_text(ms):
     return f"{t:%Y-%m-%d %H:%M:%S}.{ms % 1000:03d}"
 
 
+def utc_midnight_ms(date):
+    """Epoch ms of UTC midnight of a "YYYY-MM-DD" date."""
+    try:
+        d = datetime.datetime.strptime(date, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        raise ValueError(f"manifest.json: scenario start {date!r} is not a date") from None
+    return int(d.timestamp()) * 1000
+
+
+def manifest_fingerprint(manifest):
+    """sha256 of the manifest's compact JSON without the fingerprint, the
+    simkit version and the tools, as simkit computes it (fields in file order)."""
+    canonical = dict(manifest, fingerprint="", simkit_version="")
+    canonical.pop("tools", None)
+    text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_integrity(path, manifest):
+    """The manifest matches its fingerprint and every data file its size and sha256."""
+    if manifest_fingerprint(manifest) != manifest.get("fingerprint"):
+        raise ValueError(f"datasetPath={path!r}: manifest.json does not match its fingerprint: the manifest was edited")
+    for name, info in manifest.get("files", {}).items():
+        file = os.path.join(path, name)
+        h = hashlib.sha256()
+        try:
+            with open(file, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        except OSError as e:
+            raise ValueError(f"datasetPath={path!r}: {name}: {e}") from None
+        if h.hexdigest() != info.get("sha256"):
+            raise ValueError(f"datasetPath={path!r}: {name}: its sha256 differs from manifest.json's: the file is damaged or was modified")
+
+
 def parse_rfc3339_ms(text):
     """An RFC 3339 time as epoch ms (fraction truncated to ms), as `simkit
     replay --catch-up-to` reads it; ValueError if it is not one."""
@@ -275,6 +315,7 @@ def parse_options(options):
             f"datasetPath={path!r}: events.parquet has {size} bytes, manifest.json says {expected_bytes}: "
             "the dataset was modified"
         )
+    check_integrity(path, manifest)
     if expected_rows is not None and rows != int(expected_rows):
         raise ValueError(f"datasetPath={path!r}: events.parquet has {rows} rows, manifest.json says {expected_rows}")
     if rows == 0:
@@ -289,6 +330,7 @@ def parse_options(options):
         "name": str(scenario.get("name", "")),
         "fingerprint": fingerprint,
         "start_ms": start_ms,
+        "epoch_ms": utc_midnight_ms(str(scenario["start"])),
         "manifest_end_ms": end_ms,
         "days": days,
         "rows": rows,
@@ -611,7 +653,7 @@ class SimkitReplayReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         now = self._cutoff_ms if self._cutoff_ms is not None else _now_ms()
         if start.get("wall_ms") is None:  # the first batch: historical catch-up
             tod = (s["catch_up_ms"] if s["catch_up_ms"] is not None else now) % DAY_MS
-            pos = min(tl.start_ms + s["start_day"] * DAY_MS + tod, tl.end_ms)
+            pos = min(s["epoch_ms"] + s["start_day"] * DAY_MS + tod, tl.end_ms)
             return self._offset(max(pos, start["position_ms"]), now)
         prev, wall = start["position_ms"], int(start["wall_ms"])
         step = math.floor(max(0, now - wall) * s["speed"])

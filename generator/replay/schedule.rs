@@ -13,8 +13,10 @@
 //!   laps: event `i` (in `(ts, order id, sequence)` order, `0 <= i < N`) of
 //!   lap `k` has offset `k * N + i`. Offsets name files and are what a
 //!   checkpoint has emitted.
-//! - First run: `P = start + start_day * 86_400_000 + time of day (UTC) of
-//!   now or of --catch-up-to` (speed is ignored: historical catch-up).
+//! - First run: `P = epoch + start_day * 86_400_000 + time of day (UTC) of
+//!   now or of --catch-up-to` (speed is ignored: historical catch-up), where
+//!   `epoch` is UTC midnight of the dataset's start date. The day grid of
+//!   the catch-up is UTC, whatever the locations' time zones.
 //!   Later runs: `P = P_ckpt + (now - wall_ckpt) * speed` (elapsed wall time
 //!   clamped at 0, the product floored to whole ms), capped at `end` unless
 //!   looping. The events emitted are those with offsets `[emitted, offset(P))`.
@@ -107,9 +109,10 @@ impl Timeline {
     }
 }
 
-/// The first run's position: `start + start_day days + time_of_day`, capped.
-pub fn first_position(tl: &Timeline, start_day: u32, time_of_day_ms: i64) -> i64 {
-    tl.cap(tl.start_ms + start_day as i64 * DAY_MS + time_of_day_ms)
+/// The first run's position: `epoch + start_day days + time_of_day`,
+/// capped; `epoch` is UTC midnight of the dataset's start date.
+pub fn first_position(tl: &Timeline, epoch_ms: i64, start_day: u32, time_of_day_ms: i64) -> i64 {
+    tl.cap(epoch_ms + start_day as i64 * DAY_MS + time_of_day_ms)
 }
 
 /// The UTC time of day of an epoch-ms instant, in ms.
@@ -157,7 +160,7 @@ mod tests {
         let now = chrono::DateTime::parse_from_rfc3339("2031-05-06T13:45:10.250Z").unwrap().timestamp_millis();
         let tod = time_of_day_ms(now);
         assert_eq!(tod, ((13 * 60 + 45) * 60 + 10) * 1000 + 250);
-        assert_eq!(first_position(&t, 70, tod), START + 70 * DAY_MS + tod);
+        assert_eq!(first_position(&t, START, 70, tod), START + 70 * DAY_MS + tod);
         // Offsets are UTC: +02:00 is the same instant.
         let other = chrono::DateTime::parse_from_rfc3339("2031-05-06T15:45:10.250+02:00").unwrap().timestamp_millis();
         assert_eq!(time_of_day_ms(other), tod);

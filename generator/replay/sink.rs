@@ -12,9 +12,10 @@
 //!   `.events-<from>.jsonl.tmp`, fsynced, renamed, and the directory fsynced.
 //!   Publishing the same offsets again rewrites the same name with the same
 //!   bytes, so with the checkpoint's pending batch every event lands in
-//!   exactly one file whenever the process dies. A lock file
-//!   (`.simkit-replay.lock`) keeps a second replay out; leftover `.tmp` files
-//!   of a killed run are removed on start. Readers should ignore dot files.
+//!   exactly one file whenever the process dies. The directory is locked
+//!   (`flock`) while a replay writes it, which keeps a second replay out
+//!   and leaves no lock file behind; leftover `.tmp` files of a killed run
+//!   are removed on start. Readers should ignore dot files.
 //! - `kafka://host:port/topic`: see [`super::kafka`]; records go out as they
 //!   are written (a *streaming* sink) and `finish` waits for their acknowledgements.
 
@@ -22,7 +23,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::checkpoint::{lock_file, sync_dir, Pending};
+use super::checkpoint::{lock_dir, sync_dir, Pending};
 use super::kafka::{KafkaSink, KafkaSpec};
 use crate::error::{Context, Error, Result};
 
@@ -176,14 +177,17 @@ struct DirSink {
     dir: PathBuf,
     _lock: File,
     open: Option<(u64, BufWriter<File>)>,
+    /// Created by this run and nothing published yet: removed on drop.
+    created: bool,
 }
 
 impl DirSink {
     fn open(dir: &Path) -> Result<DirSink> {
+        let created = !dir.exists();
         std::fs::create_dir_all(dir)
             .context(|| format!("--sink dir:{}: cannot create the directory", dir.display()))?;
-        let lock = lock_file(&dir.join(".simkit-replay.lock"), "sink directory")
-            .map_err(|e| Error(format!("--sink dir:{}: {e}", dir.display())))?;
+        let lock = lock_dir(dir, "sink").map_err(|e| Error(format!("--sink dir:{}: {e}", dir.display())))?;
+        let _ = std::fs::remove_file(dir.join(".simkit-replay.lock")); // older simkit versions' lock file
         for entry in std::fs::read_dir(dir).context(|| dir.display().to_string())? {
             let name = entry.context(|| dir.display().to_string())?.file_name();
             let name = name.to_string_lossy();
@@ -192,7 +196,19 @@ impl DirSink {
                 std::fs::remove_file(&path).context(|| format!("{}: cannot remove", path.display()))?;
             }
         }
-        Ok(DirSink { dir: dir.to_path_buf(), _lock: lock, open: None })
+        Ok(DirSink { dir: dir.to_path_buf(), _lock: lock, open: None, created })
+    }
+}
+
+impl Drop for DirSink {
+    fn drop(&mut self) {
+        if let Some((from, _)) = self.open.take() {
+            let _ = std::fs::remove_file(self.dir.join(temp_name(from)));
+        }
+        // Only an empty directory goes: remove_dir fails on anything else.
+        if self.created {
+            let _ = std::fs::remove_dir(&self.dir);
+        }
     }
 }
 

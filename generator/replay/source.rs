@@ -125,6 +125,18 @@ impl EventsFile {
         self.len() == 0
     }
 
+    /// The first event's timestamp (the smallest: rows are in time order).
+    pub fn first_ts(&self) -> Result<i64> {
+        match self.max_ts.iter().position(|&m| m != i64::MIN) {
+            Some(g) => self
+                .read_ts(g)?
+                .first()
+                .copied()
+                .ok_or_else(|| Error(format!("{}: empty row group", self.path.display()))),
+            None => Err(Error(format!("{}: no events", self.path.display()))),
+        }
+    }
+
     /// The last event's timestamp (the largest).
     pub fn last_ts(&self) -> Option<i64> {
         self.max_ts.iter().copied().filter(|&t| t != i64::MIN).max()
@@ -167,6 +179,15 @@ impl EventsFile {
             ts.extend_from_slice(col.values());
         }
         Ok(ts)
+    }
+
+    /// The timestamp of in-lap row `idx` (< len).
+    pub fn ts_at(&self, idx: u64) -> Result<i64> {
+        let g = self.group_of(idx);
+        let ts = self.read_ts(g)?;
+        ts.get((idx - self.starts[g]) as usize)
+            .copied()
+            .ok_or_else(|| Error(format!("{}: no row {idx}", self.path.display())))
     }
 
     /// The in-lap index of the first event with `ts >= t` (the row count if none).

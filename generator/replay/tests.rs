@@ -161,6 +161,8 @@ fn ts_of(r: &serde_json::Value) -> i64 {
 }
 
 const WALL: i64 = 1_900_000_000_000;
+/// UTC midnight of the dataset's start date: the first run's day grid.
+const EPOCH: i64 = 1_704_067_200_000;
 
 #[test]
 fn first_run_then_later_runs() {
@@ -170,11 +172,11 @@ fn first_run_then_later_runs() {
     let clock = FakeClock::at(WALL);
     let stop = AtomicBool::new(false);
     let mut o = opts(tmp.path());
-    o.start_day = 1;
+    o.start_day = Some(1);
     o.catch_up_to = Some("2031-07-04T15:30:00.500+02:00".into()); // 13:30:00.500 UTC
     o.speed = 60.0;
     let s1 = run_with(&o, &clock, &stop).unwrap();
-    let p1 = m.scenario.start_ms + DAY_MS + (13 * 3600 + 30 * 60) * 1000 + 500;
+    let p1 = EPOCH + DAY_MS + (13 * 3600 + 30 * 60) * 1000 + 500;
     let due1 = ts.iter().filter(|&&t| t < p1).count() as u64;
     assert_eq!((s1.from, s1.to, s1.position_ms), (0, due1, p1));
     let store = Store::open(&tmp.path().join("ckpt")).unwrap();
@@ -238,7 +240,6 @@ fn recorder(clock: &Arc<FakeClock>) -> Recorder {
 #[test]
 fn follow_releases_each_event_at_its_moment() {
     let tmp = tempfile::tempdir().unwrap();
-    let m = manifest();
     let ts = all_ts();
     let stop = Arc::new(AtomicBool::new(false));
     let speed = 600.0;
@@ -251,7 +252,7 @@ fn follow_releases_each_event_at_its_moment() {
     o.catch_up_to = Some("2024-01-01T06:00:00Z".into());
     let s = run_inner(&o, clock.as_ref(), &stop, Some(Box::new(rec.clone()))).unwrap();
     assert!(s.interrupted && !s.ended);
-    let p0 = m.scenario.start_ms + 6 * 3_600_000;
+    let p0 = EPOCH + 6 * 3_600_000;
     let caught_up = ts.iter().filter(|&&t| t < p0).count();
 
     let writes = rec.writes.lock().unwrap().clone();
@@ -315,12 +316,12 @@ fn loop_shifts_time_and_order_ids_per_lap() {
     let stop = AtomicBool::new(false);
     let mut o = opts(tmp.path());
     o.looping = true;
-    o.start_day = 1;
+    o.start_day = Some(1);
     o.catch_up_to = Some("2024-01-01T23:00:00Z".into());
     o.speed = 1_000.0;
     run_with(&o, &clock, &stop).unwrap();
     // Advance into lap 2, past two dataset lengths.
-    let p1 = m.scenario.start_ms + DAY_MS + 23 * 3_600_000;
+    let p1 = EPOCH + DAY_MS + 23 * 3_600_000;
     let elapsed = (m.scenario.start_ms + 2 * lap + 3 * 3_600_000 - p1) / 1_000;
     clock.add(elapsed);
     let s = run_with(&o, &clock, &stop).unwrap();
@@ -356,7 +357,7 @@ fn a_pending_batch_is_published_again_identically() {
     let stop = AtomicBool::new(false);
     let mut o = opts(tmp.path());
     o.catch_up_to = Some("2024-01-01T20:00:00Z".into());
-    o.start_day = 1;
+    o.start_day = Some(1);
     let s = run_with(&o, &clock, &stop).unwrap();
     let out = tmp.path().join("out");
     // Pretend the run died after recording its only batch as pending.
@@ -365,12 +366,12 @@ fn a_pending_batch_is_published_again_identically() {
     std::fs::remove_file(out.join(&name)).unwrap();
     std::fs::write(out.join(".events-000000000000.jsonl.tmp"), b"half a batch").unwrap();
     {
-        let store = Store::open(&tmp.path().join("ckpt")).unwrap();
+        let mut store = Store::open(&tmp.path().join("ckpt")).unwrap();
         let mut c = store.load().unwrap().unwrap();
         c.pending =
             Some(Pending { from: 0, to: Some(s.to), position_ms: c.position_ms, wall_ms: c.wall_ms, marks: None });
         c.events_emitted = 0;
-        c.position_ms = 0;
+        c.position_ms = manifest().scenario.start_ms;
         store.store(&c).unwrap();
     }
     let again = run_with(&o, &clock, &stop).unwrap();
@@ -403,7 +404,7 @@ fn invalid_options_and_foreign_checkpoints_are_errors() {
     }
     assert!(err(&Options { available_now: true, follow: true, ..base.clone() }).contains("choose one"));
     assert!(err(&Options { catch_up_to: Some("yesterday".into()), ..base.clone() }).contains("RFC 3339"));
-    assert!(err(&Options { start_day: 2, ..base.clone() }).contains("beyond the dataset"));
+    assert!(err(&Options { start_day: Some(2), ..base.clone() }).contains("beyond the dataset"));
     assert!(err(&Options { sink: "kafka://x:1/t".into(), ..base.clone() }).contains("--sink"));
     let not_ds = tmp.path().join("nothing");
     std::fs::create_dir_all(&not_ds).unwrap();
@@ -412,14 +413,14 @@ fn invalid_options_and_foreign_checkpoints_are_errors() {
     // A checkpoint of another dataset, or of another sink.
     run_with(&Options { catch_up_to: Some("2024-01-01T01:00:00Z".into()), ..base.clone() }, &clock, &stop).unwrap();
     {
-        let store = Store::open(&tmp.path().join("ckpt")).unwrap();
+        let mut store = Store::open(&tmp.path().join("ckpt")).unwrap();
         let mut c = store.load().unwrap().unwrap();
         c.fingerprint = "0".repeat(64);
         store.store(&c).unwrap();
     }
     assert!(err(&base).contains("belongs to another dataset"));
     {
-        let store = Store::open(&tmp.path().join("ckpt")).unwrap();
+        let mut store = Store::open(&tmp.path().join("ckpt")).unwrap();
         let mut c = store.load().unwrap().unwrap();
         c.fingerprint = manifest().fingerprint;
         store.store(&c).unwrap();

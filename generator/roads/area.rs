@@ -22,6 +22,12 @@ pub struct DeliveryArea {
     pub tree: ShortestPathTree,
     /// The tree laid out for reading routes.
     routes: RouteLayout,
+    /// Whether the kitchen sits on its road node (in stored float32
+    /// precision): then a route starts at that node, not with a
+    /// zero-length step from the kitchen to it.
+    kitchen_on_node: bool,
+    /// The longest route to a customer node, in metres.
+    longest_route_m: f64,
 }
 
 /// Where a kitchen joins the road network: the node nearest to it within the
@@ -92,6 +98,8 @@ impl DeliveryArea {
             ));
         }
         let routes = RouteLayout::new(&graph, &tree, spec.kitchen, snap);
+        let kitchen_on_node = spec.kitchen.map(|c| c as f32) == graph.point(kitchen_node).map(|c| c as f32);
+        let longest_route_m = snap + nodes.iter().map(|&n| tree.dist[n as usize]).fold(0.0, f64::max);
         Ok(DeliveryArea {
             graph,
             source,
@@ -101,6 +109,8 @@ impl DeliveryArea {
             nodes,
             tree,
             routes,
+            kitchen_on_node,
+            longest_route_m,
         })
     }
 
@@ -109,9 +119,15 @@ impl DeliveryArea {
         self.kitchen_snap_m + self.tree.dist[node as usize]
     }
 
-    /// Points of the route kitchen -> `node`: the kitchen, then every road node passed.
+    /// The longest route to a customer node, in metres.
+    pub fn longest_route_m(&self) -> f64 {
+        self.longest_route_m
+    }
+
+    /// Points of the route kitchen -> `node`: the kitchen (unless it sits
+    /// on its road node), then every road node passed.
     pub fn route_points(&self, node: u32) -> usize {
-        self.tree.depth[node as usize] as usize + 2
+        self.tree.depth[node as usize] as usize + 1 + usize::from(!self.kitchen_on_node)
     }
 
     /// Appends the route kitchen -> `node` as float32 coordinates (see
@@ -121,8 +137,11 @@ impl DeliveryArea {
         let end = start + self.route_points(node);
         lat.resize(end, 0.0);
         lon.resize(end, 0.0);
-        [lat[start], lon[start]] = self.kitchen.map(|c| c as f32);
-        self.routes.fill_route_f32(node, &mut lat[start + 1..], &mut lon[start + 1..]);
+        let first = start + usize::from(!self.kitchen_on_node);
+        if first > start {
+            [lat[start], lon[start]] = self.kitchen.map(|c| c as f32);
+        }
+        self.routes.fill_route_f32(node, &mut lat[first..], &mut lon[first..]);
     }
 
     /// Calls `f(i, point)` with the position at each distance `distances_m[i]`
@@ -154,6 +173,21 @@ mod tests {
         area.append_route_f32(2, &mut lat, &mut lon);
         assert_eq!(lon, vec![9.0, -0.0005, 0.0, 0.001, 0.003]);
         assert_eq!(lat, vec![9.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn a_kitchen_on_its_road_node_starts_the_route_there() {
+        let data = RoadData {
+            nodes: vec![[0.0, 0.0], [0.0, 0.001], [0.0, 0.003]],
+            ways: vec![Way { nodes: vec![0, 1, 2], name: None, class: "primary".into(), oneway: Oneway::Both }],
+        };
+        let spec = AreaSpec { code: "t".into(), kitchen: [0.0, 0.0], radius_m: 1e4, max_snap_m: 1e3, min_nodes: 1 };
+        let area = load_area(&spec, data, RoadSource::Synthetic { seed: 0 }).unwrap();
+        let (mut lat, mut lon) = (Vec::new(), Vec::new());
+        area.append_route_f32(2, &mut lat, &mut lon);
+        assert_eq!(lon, vec![0.0, 0.001, 0.003], "no zero-length first segment");
+        assert_eq!(area.route_points(2), 3);
+        assert!((area.longest_route_m() - area.route_length_m(2)).abs() < 1e-9);
     }
 
     #[test]

@@ -34,16 +34,22 @@ pub fn read_extract_hashed(path: &Path) -> Result<(RoadData, String), String> {
         return Err(format!("{name}: the OSM extract is empty"));
     }
     let is_pbf = path.to_string_lossy().ends_with(".pbf");
-    let parsed = std::panic::catch_unwind(|| if is_pbf { parse_pbf(&bytes) } else { parse_xml(&bytes) });
+    let data = parse_bytes(&bytes, is_pbf).map_err(|e| format!("{name}: {e}"))?;
+    Ok((data, crate::scenario::hex(&sha2::Sha256::digest(&bytes))))
+}
+
+/// Parses an extract's bytes (`.osm.pbf` or OSM XML) into its drive network.
+pub fn parse_bytes(bytes: &[u8], is_pbf: bool) -> Result<RoadData, String> {
+    let parsed = std::panic::catch_unwind(|| if is_pbf { parse_pbf(bytes) } else { parse_xml(bytes) });
     let (nodes, ways) = match parsed {
-        Ok(r) => r.map_err(|e| format!("{name}: {e}"))?,
-        Err(_) => return Err(format!("{name}: the OSM extract is corrupt (the decoder failed)")),
+        Ok(r) => r?,
+        Err(_) => return Err("the OSM extract is corrupt (the decoder failed)".into()),
     };
     let data = assemble(nodes, ways);
     if data.ways.is_empty() {
-        return Err(format!("{name}: the extract holds no drivable roads (highway ways a car may use)"));
+        return Err("the extract holds no drivable roads (highway ways a car may use)".into());
     }
-    Ok((data, crate::scenario::hex(&sha2::Sha256::digest(&bytes))))
+    Ok(data)
 }
 
 type Parsed = (HashMap<i64, [f64; 2]>, Vec<RawWay>);
@@ -62,29 +68,73 @@ impl<R: std::io::Read> std::io::Read for EofIsError<R> {
     }
 }
 
+/// The blobs of a PBF file are all of the two known kinds (the decoder
+/// prints unknown ones to stdout and skips them).
+fn check_blob_kinds(bytes: &[u8]) -> Result<(), String> {
+    use protobuf::Message;
+    let mut rest = bytes;
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let header = rest.get(4..4 + len).ok_or("corrupt or truncated PBF: a blob header runs past the end")?;
+        let header = osmpbfreader::fileformat::BlobHeader::parse_from_bytes(header)
+            .map_err(|e| format!("corrupt PBF: a blob header does not decode ({e})"))?;
+        if !["OSMHeader", "OSMData"].contains(&header.type_()) {
+            return Err(format!("not an OSM PBF file: a blob of unknown kind {:?}", header.type_()));
+        }
+        let skip = 4usize.saturating_add(len).saturating_add(header.datasize().max(0) as usize);
+        rest = rest.get(skip..).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// Every string a block's tags refer to exists: the decoder indexes its
+/// string table without checking.
+fn check_string_refs(block: &osmpbfreader::osmformat::PrimitiveBlock) -> Result<(), String> {
+    let n = block.stringtable.s.len() as u64;
+    let known = |i: u64| i < n;
+    for g in &block.primitivegroup {
+        let dense = g.dense.keys_vals.iter().all(|&k| k >= 0 && known(k as u64));
+        let nodes = g.nodes.iter().all(|nd| nd.keys.iter().chain(&nd.vals).all(|&k| known(k as u64)));
+        let ways = g.ways.iter().all(|w| w.keys.iter().chain(&w.vals).all(|&k| known(k as u64)));
+        if !(dense && nodes && ways) {
+            return Err("corrupt PBF: a tag refers to a string its block does not hold".into());
+        }
+    }
+    Ok(())
+}
+
 fn parse_pbf(bytes: &[u8]) -> Result<Parsed, String> {
+    check_blob_kinds(bytes)?;
     let mut reader = osmpbfreader::OsmPbfReader::new(EofIsError(bytes));
     let mut nodes = HashMap::new();
     let mut ways = Vec::new();
-    for obj in reader.iter() {
-        match obj.map_err(|e| format!("corrupt or truncated PBF: {e}"))? {
-            osmpbfreader::OsmObj::Node(n) => {
-                nodes.insert(n.id.0, [n.lat(), n.lon()]);
+    for block in reader.primitive_blocks() {
+        let block = block.map_err(|e| format!("corrupt or truncated PBF: {e}"))?;
+        check_string_refs(&block)?;
+        for n in osmpbfreader::blocks::nodes(&block) {
+            let p = [n.lat(), n.lon()];
+            if !on_earth(p) {
+                return Err(format!("node {} lies at an impossible position ({}, {})", n.id.0, p[0], p[1]));
             }
-            osmpbfreader::OsmObj::Way(w) => {
-                let tag = |k: &str| w.tags.get(k).map(|v| v.as_str());
-                if is_drivable(tag) {
-                    let tags = w.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-                    ways.push(RawWay { nodes: w.nodes.iter().map(|n| n.0).collect(), tags });
-                }
+            nodes.insert(n.id.0, p);
+        }
+        for w in osmpbfreader::blocks::ways(&block) {
+            let tag = |k: &str| w.tags.get(k).map(|v| v.as_str());
+            if is_drivable(tag) {
+                let tags = w.tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                ways.push(RawWay { nodes: w.nodes.iter().map(|n| n.0).collect(), tags });
             }
-            osmpbfreader::OsmObj::Relation(_) => {}
         }
     }
     if nodes.is_empty() && ways.is_empty() {
         return Err("not an OSM PBF file (no nodes or ways decoded)".into());
     }
     Ok((nodes, ways))
+}
+
+/// A latitude and longitude on the globe (finite, in range).
+fn on_earth(p: [f64; 2]) -> bool {
+    (-90.0..=90.0).contains(&p[0]) && (-180.0..=180.0).contains(&p[1])
 }
 
 fn attr(e: &BytesStart, key: &[u8]) -> Option<String> {
@@ -126,10 +176,14 @@ fn parse_xml(bytes: &[u8]) -> Result<Parsed, String> {
                     let lat = attr(e, b"lat").and_then(|v| v.parse::<f64>().ok());
                     let lon = attr(e, b"lon").and_then(|v| v.parse::<f64>().ok());
                     match (id, lat, lon) {
-                        (Some(id), Some(lat), Some(lon)) => {
+                        (Some(id), Some(lat), Some(lon)) if on_earth([lat, lon]) => {
                             nodes.insert(id, [lat, lon]);
                         }
-                        _ => return Err(bad("expected a <node> with numeric id, lat and lon")),
+                        _ => {
+                            return Err(bad(
+                                "expected a <node> with a numeric id, lat in -90 ..= 90 and lon in -180 ..= 180",
+                            ))
+                        }
                     }
                 }
                 b"way" => {

@@ -49,6 +49,11 @@ impl Document {
         &self.text
     }
 
+    /// The document's root table, overrides applied.
+    pub fn value(&self) -> &toml::Table {
+        &self.value
+    }
+
     /// Applies `KEY=VALUE`: VALUE is read as a TOML value (`7`, `0.5`,
     /// `"x"`, `[1, 2]`, `{ beta = { a = 2, b = 5 } }`), or as a plain string
     /// when it is not one.
@@ -96,15 +101,30 @@ impl Document {
                     serde_path_to_error::Segment::Unknown => None,
                 })
                 .collect();
-            let msg = e.inner().message().lines().next().unwrap_or_default().to_string();
+            let msg = plain_words(e.inner().message().lines().next().unwrap_or_default());
             // serde reports an unknown key at its parent: point at the key itself.
-            if let Some(name) = msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+            if let Some(name) = msg.strip_prefix("unknown key `").and_then(|r| r.split('`').next()) {
                 if path.last().map(String::as_str) != Some(name) {
                     path.push(name.to_string());
                 }
             }
             self.error_at(&path, msg.trim_end())
         })
+    }
+
+    /// One error listing every problem (each positioned as by [`Self::error_at`]).
+    pub fn errors(&self, problems: &[(KeyPath, String)]) -> Error {
+        const SHOWN: usize = 50;
+        let lines: Vec<String> = problems.iter().take(SHOWN).map(|(p, m)| self.error_at(p, m).0).collect();
+        match lines.len() {
+            0 => Error(format!("{}: invalid scenario", self.path.display())),
+            1 => Error(lines[0].clone()),
+            n => {
+                let more = problems.len().saturating_sub(SHOWN);
+                let tail = if more > 0 { format!("\n  ... and {more} more") } else { String::new() };
+                Error(format!("{}: {n} problems:\n  {}{tail}", self.path.display(), lines.join("\n  ")))
+            }
+        }
     }
 
     /// An error about the key at `path`, positioned in the file (or naming the `--set`).
@@ -125,6 +145,44 @@ impl Document {
         }
         line_col(&self.text, best)
     }
+}
+
+/// A serde message in the file's terms: "expected a number", not "f64";
+/// "a table", not "struct LatLon" or "map".
+fn plain_words(message: &str) -> String {
+    const WORDS: [(&str, &str); 22] = [
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected u8", "expected a whole number >= 0"),
+        ("expected u16", "expected a whole number >= 0"),
+        ("expected u32", "expected a whole number >= 0"),
+        ("expected u64", "expected a whole number >= 0"),
+        ("expected usize", "expected a whole number >= 0"),
+        ("expected i8", "expected a whole number"),
+        ("expected i16", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a sequence", "expected an array"),
+        ("missing field", "missing required key"),
+        ("unknown field", "unknown key"),
+        ("unknown variant", "unknown key"),
+        ("invalid type: map", "found a table"),
+        ("invalid type: sequence", "found an array"),
+        ("invalid type: ", "found "),
+        ("invalid value: ", "found "),
+        ("floating point", "the number"),
+        ("integer", "the number"),
+    ];
+    let mut text = message.to_string();
+    for (rust, plain) in WORDS {
+        text = text.replace(rust, plain);
+    }
+    // "expected struct LatLon" / "enum DistSpec": a table (of a kind).
+    if let Some(i) = text.find("expected struct ").or_else(|| text.find("expected enum ")) {
+        text.replace_range(i.., "expected a table");
+    }
+    text
 }
 
 // The walk records the start of the deepest key (or array element) found.
@@ -210,9 +268,9 @@ mod tests {
     #[test]
     fn unknown_key_and_wrong_type_are_located() {
         let e = doc("[a]\nn = 1\nbogus = 2\n").deserialize::<T>().unwrap_err();
-        assert!(e.0.starts_with("x.toml:3:1: a.bogus: unknown field `bogus`"), "{e}");
+        assert!(e.0.starts_with("x.toml:3:1: a.bogus: unknown key `bogus`"), "{e}");
         let e = doc("[a]\n  n = \"three\"\n").deserialize::<T>().unwrap_err();
-        assert!(e.0.starts_with("x.toml:2:3: a.n: invalid type"), "{e}");
+        assert!(e.0.starts_with("x.toml:2:3: a.n: found string \"three\", expected a whole number >= 0"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod csv;
 pub mod document;
 pub mod kitchen;
+pub mod shape;
 
 use std::path::Path;
 
@@ -25,18 +26,29 @@ pub struct Scenario {
 
 /// Reads, overrides, validates. `sets` are `KEY=VALUE` strings.
 pub fn load(path: &Path, sets: &[String]) -> Result<Scenario> {
-    let mut doc = Document::read(path)?;
+    from_document(Document::read(path)?, sets)
+}
+
+/// [`load`] for a document already read (its tables are read relative to its path).
+pub fn from_document(mut doc: Document, sets: &[String]) -> Result<Scenario> {
     for s in sets {
         doc.set(s)?;
     }
-    let kind = doc.deserialize::<KindOnly>()?.kind;
+    // A missing or mistyped `kind` is reported by the kind's shape check.
+    let kind = match doc.value().get("kind") {
+        Some(toml::Value::String(k)) => k.clone(),
+        _ => KINDS[0].to_string(),
+    };
     let kitchen = match kind.as_str() {
         "ghost_kitchen" => KitchenScenario::from_document(&doc)?,
         other => {
-            return Err(doc.error_at(
-                &["kind".into()],
-                &format!("expected a scenario kind (\"ghost_kitchen\"), found \"{other}\""),
-            ));
+            let hint = shape::suggestion(other, KINDS.iter().copied())
+                .map(|k| format!(" (did you mean \"{k}\"?)"))
+                .unwrap_or_default();
+            let known = KINDS.map(|k| format!("\"{k}\"")).join(", ");
+            return Err(
+                doc.error_at(&["kind".into()], &format!("expected a scenario kind ({known}), found {other:?}{hint}"))
+            );
         }
     };
     let mut h = Sha256::new();
@@ -52,10 +64,8 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Scenario> {
     Ok(Scenario { kitchen, hash: hex(&h.finalize()) })
 }
 
-#[derive(serde::Deserialize)]
-struct KindOnly {
-    kind: String,
-}
+/// The scenario kinds simkit knows.
+pub const KINDS: [&str; 1] = ["ghost_kitchen"];
 
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {

@@ -44,6 +44,7 @@ pub fn table(name: &str, ds: &Dataset) -> RecordBatch {
                 ("address", strings(l.iter().map(|x| x.address.as_str()))),
                 ("lat", Arc::new(Float64Array::from_iter_values(l.iter().map(|x| x.kitchen[0])))),
                 ("lon", Arc::new(Float64Array::from_iter_values(l.iter().map(|x| x.kitchen[1])))),
+                ("timezone", strings(l.iter().map(|x| x.clock.name()))),
                 ("delivery_radius_m", Arc::new(Float32Array::from_iter_values(l.iter().map(|x| x.radius_m as f32)))),
                 ("base_orders_day", Arc::new(Float64Array::from_iter_values(l.iter().map(|x| x.volume.base)))),
                 (

@@ -24,9 +24,8 @@ use rayon::prelude::*;
 
 /// The writer properties the fast path uses: `props` with calls into the
 /// column writer of up to a page of values instead of 8 Ki. The values are
-/// one slice already, and the encoder's buffer grows call by call, each
-/// growth copying it (~1% of a canonical run); with one call per page it is
-/// allocated once. Pages still end at their size limit: the column writer
+/// one slice already, and the encoder's buffer would grow call by call,
+/// each growth copying it; with one call per page it is allocated once. Pages still end at their size limit: the column writer
 /// splits a call that would overfill one.
 pub fn properties(props: &WriterProperties) -> WriterProperties {
     let values_per_page = (props.data_page_size_limit() / size_of::<f32>()).max(1);

@@ -1,12 +1,17 @@
 //! The manifest: what a dataset is and how to check it. Scenario name and
-//! hash, seed, simkit version, row counts per table and per event type, each
-//! location's road source (with the extract's sha256), and the size and
-//! sha256 of every file. It holds no wall-clock time, so it is as
-//! reproducible as the data. The dataset fingerprint (over the scenario hash
-//! and the data files' hashes) identifies a dataset for replay checkpoints and
+//! hash, seed, time window, simkit version, row counts per table and per
+//! event type, each location's time zone and road source (with the
+//! extract's sha256), and the size and sha256 of every file. It holds no
+//! wall-clock time, so it is as reproducible as the data.
+//!
+//! The dataset fingerprint is the sha256 of the manifest itself (minus the
+//! fingerprint, the simkit version and the tools), so it covers every file
+//! hash and every field a reader relies on: an edited `days` or window no
+//! longer matches it. It identifies a dataset for replay checkpoints and
 //! event ids. Tools shipped beside the data (`replay_source.py`) are hashed
-//! too, under `tools`, but stay out of the fingerprint: a newer script must
-//! not change the event ids of the same data.
+//! too, under `tools`, but stay out of the fingerprint, as does the simkit
+//! version: a newer simkit or script must not change the event ids of the
+//! same data.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -15,11 +20,15 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::scenario::hex;
+
+/// The manifest format this simkit writes and reads.
+pub const FORMAT: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
+    pub format: u32,
     pub simkit_version: String,
     pub scenario: ScenarioInfo,
     pub fingerprint: String,
@@ -38,9 +47,11 @@ pub struct ScenarioInfo {
     pub kind: String,
     pub hash: String,
     pub seed: u64,
+    /// The date of day 0 ("YYYY-MM-DD"); each location's days are its local dates.
     pub start: String,
     pub days: u32,
-    /// Epoch ms of the first instant of day 0 and just after the last day.
+    /// The window: epoch ms of the earliest local midnight of day 0 among
+    /// the locations, and of the latest local midnight ending the last day.
     pub start_ms: i64,
     pub end_ms: i64,
 }
@@ -50,6 +61,8 @@ pub struct LocationInfo {
     pub id: i8,
     pub code: String,
     pub name: String,
+    /// IANA time zone of the kitchen's local clock.
+    pub timezone: String,
     pub orders: u64,
     pub events: u64,
     pub road_source: RoadSourceInfo,
@@ -102,20 +115,64 @@ impl Manifest {
         self.tools.insert(name.to_string(), info);
     }
 
-    /// sha256 over the scenario hash and every file's name and hash.
+    /// sha256 of the manifest's JSON without the fingerprint, the simkit
+    /// version and the tools.
     pub fn compute_fingerprint(&self) -> String {
-        let mut h = Sha256::new();
-        h.update(self.scenario.hash.as_bytes());
-        for (name, f) in &self.files {
-            h.update(format!("\n{name} {}", f.sha256).as_bytes());
-        }
-        hex(&h.finalize())
+        let mut m = self.clone();
+        m.fingerprint.clear();
+        m.simkit_version.clear();
+        m.tools.clear();
+        let json = serde_json::to_string(&m).unwrap_or_default();
+        hex(&Sha256::digest(json.as_bytes()))
     }
 
+    /// Reads `dir/manifest.json`: a simkit manifest of this format.
     pub fn read(dir: &Path) -> Result<Manifest> {
         let path = dir.join("manifest.json");
         let text = std::fs::read_to_string(&path)
             .context(|| format!("{}: not a simkit dataset (no readable manifest.json)", dir.display()))?;
-        serde_json::from_str(&text).context(|| format!("{}: not a simkit manifest", path.display()))
+        Manifest::parse(&text, &path)
+    }
+
+    /// Parses a manifest's text; `path` names it in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).context(|| format!("{}: not a simkit manifest", path.display()))?;
+        let format = value.get("format").and_then(serde_json::Value::as_u64);
+        if value.get("simkit_version").is_some() && format != Some(FORMAT as u64) {
+            let found = format.map_or("1".to_string(), |f| f.to_string());
+            return Err(Error(format!(
+                "{}: manifest format {found}, this simkit reads format {FORMAT}: regenerate the dataset",
+                path.display()
+            )));
+        }
+        serde_json::from_value(value).context(|| format!("{}: not a simkit manifest", path.display()))
+    }
+
+    /// The files a dataset's manifest lists (any manifest format simkit has
+    /// written), manifest.json included; `None` if `dir` holds no parsable
+    /// simkit manifest.
+    pub fn listed_files(dir: &Path) -> Option<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Listing {
+            #[allow(dead_code)]
+            simkit_version: String,
+            files: BTreeMap<String, FileInfo>,
+            #[serde(default)]
+            tools: BTreeMap<String, FileInfo>,
+        }
+        let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+        let l: Listing = serde_json::from_str(&text).ok()?;
+        Some(
+            std::iter::once("manifest.json".to_string())
+                .chain(l.files.into_keys())
+                .chain(l.tools.into_keys())
+                .collect(),
+        )
+    }
+
+    /// A table's row count; an error naming the table when the manifest lacks it.
+    pub fn rows(&self, table: &str) -> Result<u64> {
+        self.tables.get(table).copied().ok_or_else(|| Error(format!("manifest.json has no `{table}` table")))
     }
 }

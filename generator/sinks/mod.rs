@@ -1,64 +1,23 @@
 //! Sinks: everything that leaves the process. A dataset is written into a
-//! temporary sibling directory and renamed into place only when complete, so
-//! a failed or interrupted run leaves nothing behind. The entry point is
+//! temporary sibling directory and swapped into place only when complete
+//! ([`output`]), so a failed or interrupted run leaves nothing behind and
+//! never touches what it was not asked to replace. The entry point is
 //! [`write_dataset`].
 
 pub mod dims;
 mod float_lists;
 pub mod manifest;
+pub mod output;
 pub mod parquet;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+pub use output::OutputDir;
 
 use crate::error::{Context, Error, Result};
 use crate::events::{events_schema, orders_schema, Dataset};
 use manifest::{FileInfo, Manifest};
 use parquet::Special::{self, DeltaLength, Dictionary, SortKey};
-
-/// A directory being written; dropped without [`OutputDir::commit`] it disappears.
-pub struct OutputDir {
-    target: PathBuf,
-    temp: tempfile::TempDir,
-}
-
-impl OutputDir {
-    pub fn create(target: &Path) -> Result<OutputDir> {
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent)
-            .context(|| format!("{}: cannot create the output directory", parent.display()))?;
-        let name = target.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "dataset".into());
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}.partial-"))
-            .tempdir_in(&parent)
-            .context(|| format!("{}: cannot write in the output directory", parent.display()))?;
-        Ok(OutputDir { target: target.to_path_buf(), temp })
-    }
-
-    pub fn path(&self) -> &Path {
-        self.temp.path()
-    }
-
-    /// Moves the finished directory into place, replacing an older dataset.
-    pub fn commit(self) -> Result<PathBuf> {
-        let target = self.target.clone();
-        let temp = self.temp.keep();
-        if target.exists() {
-            let old = temp.with_extension("old");
-            std::fs::rename(&target, &old)
-                .context(|| format!("{}: cannot replace the old dataset", target.display()))?;
-            std::fs::rename(&temp, &target)
-                .context(|| format!("{}: cannot move the new dataset into place", target.display()))?;
-            std::fs::remove_dir_all(&old).context(|| format!("{}: cannot remove the old dataset", old.display()))?;
-        } else {
-            std::fs::rename(&temp, &target)
-                .context(|| format!("{}: cannot move the new dataset into place", target.display()))?;
-        }
-        Ok(target)
-    }
-}
 
 /// The files of a dataset, in manifest order.
 pub const DIMENSION_TABLES: [&str; 7] =

@@ -43,15 +43,15 @@ pub struct Encoding {
 #[derive(Clone, Copy, Debug)]
 pub enum Special {
     /// High-cardinality strings (ids) compress better without a dictionary,
-    /// and DELTA_LENGTH_BYTE_ARRAY (lengths apart from the bytes) is 13%
-    /// smaller than PLAIN for order ids.
+    /// and DELTA_LENGTH_BYTE_ARRAY (lengths apart from the bytes) is smaller
+    /// than PLAIN for order ids.
     DeltaLength(&'static str),
     /// Floats with few distinct values (ping progress) are far smaller as a dictionary.
     Dictionary(&'static str),
     /// The rows are (nearly) sorted by this column, so its min/max let readers
     /// skip row groups. A table that names sort keys keeps statistics on them
     /// only: every other column spans its whole range in every row group,
-    /// prunes nothing, and its min/max cost ~4% of a canonical run (string
+    /// prunes nothing, and its min/max cost time to compute (string
     /// comparisons above all).
     SortKey(&'static str),
 }
@@ -78,7 +78,7 @@ fn properties(schema: &SchemaRef, enc: Encoding, special: &[Special]) -> Result<
         .set_write_batch_size(8192)
         // Pages end by size only (not the default 20 000 rows), so a row group's
         // route points share one page per leaf: zstd then finds the routes'
-        // common prefixes across the whole group. 8.5% smaller events.
+        // common prefixes across the whole group.
         .set_data_page_row_count_limit(usize::MAX)
         .set_data_page_size_limit(PAGE_BYTES)
         .set_max_row_group_row_count(Some(enc.row_group_rows.max(1)));
@@ -99,7 +99,7 @@ fn properties(schema: &SchemaRef, enc: Encoding, special: &[Special]) -> Result<
             _ => None,
         };
         // Leaves inside lists (route points, basket items): nobody prunes by
-        // their min/max, which cost ~2% of a canonical run.
+        // their min/max, which cost time to compute.
         if path.parts().len() > 1 || (has_sort_keys && !sort_key) {
             b = b.set_column_statistics_enabled(path.clone(), EnabledStatistics::None);
         }

@@ -57,6 +57,13 @@ pub fn stderr_of(child: &mut std::process::Child) -> String {
     err
 }
 
+/// Asserts that a run failed with exit status 2 and a message containing `message`.
+pub fn assert_fails_with(out: &Output, message: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(message), "expected {message:?} in: {err}");
+}
+
 /// Runs simkit and asserts success, returning stdout.
 pub fn simkit_ok(args: &[&str]) -> String {
     let out = simkit(args);
@@ -64,20 +71,98 @@ pub fn simkit_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
-/// A real OSM extract from ../shared/osm (or $SIMKIT_OSM_DIR); None, with a
-/// printed reason, when it is absent.
-pub fn osm_extract(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("SIMKIT_OSM_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/osm"));
-    let path = dir.join(name);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIPPED: {} not found (set SIMKIT_OSM_DIR to the folder of the shared OSM extracts)",
-            path.display()
-        );
-        None
+/// The folder of the real OSM extracts: `$SIMKIT_OSM_DIR`.
+pub fn osm_dir() -> std::result::Result<PathBuf, String> {
+    let dir = std::env::var_os("SIMKIT_OSM_DIR")
+        .map(PathBuf::from)
+        .ok_or("SIMKIT_OSM_DIR is not set (the folder of the OSM extracts: reno.osm.pbf, sf-north.osm.pbf, seattle-triangle.osm)")?;
+    for name in ["reno.osm.pbf", "sf-north.osm.pbf", "seattle-triangle.osm"] {
+        if !dir.join(name).exists() {
+            return Err(format!("SIMKIT_OSM_DIR={}: {name} not found", dir.display()));
+        }
     }
+    Ok(dir)
+}
+
+/// A real OSM extract from `$SIMKIT_OSM_DIR` (the suites that use it check
+/// that the folder is there before they run).
+pub fn osm_extract(name: &str) -> PathBuf {
+    osm_dir().expect("SIMKIT_OSM_DIR").join(name)
+}
+
+/// Runs a suite of tests that need something outside the repository (a
+/// broker, Spark, Python readers, OSM extracts): with `needs` met they run;
+/// without it they show as *ignored*, the reason printed once, so a summary
+/// never counts them as passed; with `required` (CI) they fail instead.
+pub fn external_suite(
+    needs: std::result::Result<(), String>,
+    required: bool,
+    tests: &[(&'static str, fn())],
+) -> std::process::ExitCode {
+    use libtest_mimic::{Arguments, Trial};
+    let args = Arguments::from_args();
+    if let Err(why) = &needs {
+        let what = if required { "FAILING (required)" } else { "SKIPPED" };
+        println!("{what}: {} tests: {why}", tests.len());
+    }
+    let trials = tests
+        .iter()
+        .map(|&(name, test)| match &needs {
+            Ok(()) => Trial::test(name, move || {
+                test();
+                Ok(())
+            }),
+            Err(why) => {
+                let why = why.clone();
+                let trial = Trial::test(name, move || Err(why.into()));
+                if required {
+                    trial
+                } else {
+                    trial.with_ignored_flag(true).with_kind("skipped")
+                }
+            }
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Whether an environment variable is set to 1.
+pub fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1")
+}
+
+/// A copy of the canonical scenario with `edit` applied, in `dir`, reading the repo's tables.
+pub fn scenario(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("scenarios/caspers.toml")).unwrap();
+    let tables = root().join("data/caspers");
+    let text = text.replace("dir = \"../data/caspers\"", &format!("dir = {:?}", tables.to_str().unwrap()));
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, edit(text)).unwrap();
+    path
+}
+
+/// 1-based line of the first line of the canonical scenario containing `needle`.
+pub fn line_of(needle: &str) -> usize {
+    let text = std::fs::read_to_string(root().join("scenarios/caspers.toml")).unwrap();
+    text.lines().position(|l| l.contains(needle)).expect("needle in the scenario") + 1
+}
+
+/// Runs `generate` expecting failure; returns stderr after checking exit 2 and no output.
+pub fn fails(dir: &Path, scenario: &Path, extra: &[&str]) -> String {
+    let out_dir = dir.join("out");
+    let mut args = vec!["generate", scenario.to_str().unwrap(), "-q", "--out", out_dir.to_str().unwrap()];
+    if !extra.contains(&"--days") {
+        args.extend(["--days", "1"]);
+    }
+    args.extend_from_slice(extra);
+    let out = simkit(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "expected exit 2, got {:?}; stderr: {stderr}", out.status.code());
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert!(stderr.starts_with("simkit: "), "{stderr}");
+    assert!(!out_dir.exists(), "output directory left behind");
+    assert!(leftovers(dir, ".out.partial-").is_empty(), "temporary output left behind");
+    stderr
 }
 
 /// Generates `scenarios/caspers.toml` (plus `extra` args) into `out`.

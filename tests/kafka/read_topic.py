@@ -1,7 +1,7 @@
 """Reads a topic written by `simkit replay --sink kafka://...` back with an
 independent client (confluent-kafka) and checks every message: the key is the
 record's order id, the message timestamp is the record's ts, the headers carry
-the offset, and each order's events sit in one partition in sequence order.
+the offset, and each order's events sit in one partition in (ts, sequence) order.
 
 usage: read_topic.py BOOTSTRAP TOPIC OUT.json
 Writes {"messages": N, "partitions": P, "event_ids": [...]} (in topic order
@@ -62,9 +62,12 @@ def main(bootstrap, topic, out):
                 fail(f"partition {p} offset {m.offset()}: headers {headers}")
             if home.setdefault(key, p) != p:
                 fail(f"order {key} is in partitions {home[key]} and {p}")
-            if rec["sequence"] <= last_seq.get(key, 0):
-                fail(f"order {key}: sequence {rec['sequence']} after {last_seq[key]} in partition {p}")
-            last_seq[key] = rec["sequence"]
+            # An order's events arrive in time order, ties in sequence order (the
+            # sequence is the lifecycle step: a driver may arrive before the kitchen finishes).
+            place = (want_ms, rec["sequence"])
+            if key in last_seq and place <= last_seq[key]:
+                fail(f"order {key}: (ts, sequence) {place} after {last_seq[key]} in partition {p}")
+            last_seq[key] = place
             ids.append(rec["event_id"])
     with open(out, "w") as f:
         json.dump({"messages": len(ids), "partitions": len(parts), "event_ids": ids}, f)

@@ -1,7 +1,7 @@
 """Open a simkit dataset with real readers (pyarrow and DuckDB) and check
 that every column has the intended logical type and the data agrees with
 manifest.json. Exit 0 when all checks pass, 1 with a message otherwise,
-3 when pyarrow or duckdb is not installed (the caller reports a skip)."""
+3 when pyarrow or duckdb is not installed."""
 import json
 import sys
 
@@ -9,7 +9,7 @@ try:
     import duckdb
     import pyarrow as pa
     import pyarrow.parquet as pq
-except ImportError as e:  # reported as a skip by tests/readers.rs
+except ImportError as e:
     print(f"missing reader: {e}")
     sys.exit(3)
 
@@ -80,6 +80,15 @@ first = con.execute(f"SELECT epoch_ms(min(ts)) FROM '{d}/events.parquet'").fetch
 start = manifest["scenario"]["start_ms"]
 expect(start <= first < start + 86_400_000, f"first event at {first} ms, day 0 starts at {start}")
 expect(con.execute(f"SELECT count(*) FROM '{d}/locations.parquet'").fetchone()[0] == manifest["tables"]["locations"], "locations")
+# Each kitchen's IANA time zone, as the manifest lists it.
+zones = dict(con.execute(f"SELECT location_code, timezone FROM '{d}/locations.parquet'").fetchall())
+expect(zones == {l["code"]: l["timezone"] for l in manifest["locations"]}, f"locations.timezone: {zones}")
+expect(pq.read_schema(f"{d}/locations.parquet").field("timezone").type == pa.string(), "locations.timezone is a string")
+# Local lunch: San Francisco's busiest lunch hour on its own clock is 12:00 (PST, UTC-8).
+lunch = con.execute(f"""
+    SELECT hour(timezone('America/Los_Angeles', created_at)) AS h, count(*) AS n
+    FROM '{d}/orders.parquet' WHERE location_id = 1 AND h BETWEEN 10 AND 14 GROUP BY 1 ORDER BY n DESC LIMIT 1""").fetchone()
+expect(lunch is not None and lunch[0] == 12, f"San Francisco's busiest lunch hour in local time: {lunch}")
 
 if problems:
     print("\n".join(problems))

@@ -27,6 +27,7 @@ import calendar
 import datetime
 import decimal
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -127,6 +128,7 @@ EDGE = os.path.join(WORK, "edge")
 shutil.rmtree(EDGE, ignore_errors=True)
 shutil.copytree(DS, EDGE)
 ev_schema = pq.read_schema(os.path.join(DS, "events.parquet"))
+WINDOW_START = datetime.datetime.fromtimestamp(manifest["scenario"]["start_ms"] / 1000, tz=datetime.timezone.utc)
 nan, inf, D = float("nan"), float("inf"), decimal.Decimal
 edge_rows = [
     dict(event_type="order_created", customer_lat=-0.0, customer_lon=nan, customer_addr='1 "A" St\\ \n\x01 Crème ☃',
@@ -143,7 +145,7 @@ edge_rows = [
 ]
 for i, r in enumerate(edge_rows):
     base = {f.name: None for f in ev_schema}
-    base.update(ts=datetime.datetime(2024, 1, 1, 0, 0, i, tzinfo=datetime.timezone.utc), order_id=f'Q"\\{i}',
+    base.update(ts=WINDOW_START + datetime.timedelta(seconds=i), order_id=f'Q"\\{i}',
                 location_id=1, event_type_id=1, sequence=i)
     base.update(r)
     edge_rows[i] = base
@@ -151,8 +153,10 @@ pq.write_table(pa.Table.from_pylist(edge_rows, schema=ev_schema), os.path.join(E
                compression="zstd")
 edge_manifest = dict(manifest, tables=dict(manifest["tables"], events=len(edge_rows)))
 edge_manifest["files"] = dict(manifest["files"])
-edge_manifest["files"]["events.parquet"] = dict(manifest["files"]["events.parquet"],
-                                                bytes=os.path.getsize(os.path.join(EDGE, "events.parquet")))
+edge_events = open(os.path.join(EDGE, "events.parquet"), "rb").read()
+edge_manifest["files"]["events.parquet"] = dict(manifest["files"]["events.parquet"], bytes=len(edge_events),
+                                                sha256=hashlib.sha256(edge_events).hexdigest())
+edge_manifest["fingerprint"] = replay_source.manifest_fingerprint(edge_manifest)
 json.dump(edge_manifest, open(os.path.join(EDGE, "manifest.json"), "w"))
 rust_lines = run([SIMKIT, "replay", EDGE, "--catch-up-to", "2024-01-01T23:00:00Z", "--quiet"]).stdout.splitlines()
 edge_reader = replay_source.SimkitReplayReader(replay_source.parse_options({"datasetPath": EDGE}))
@@ -248,7 +252,8 @@ check(not bad_time, f"event_time = ts on all {len(first)} rows")
 types = {r["event_type"] for r in first}
 check(len(types) == 8, f"all {len(types)} event types present: {sorted(types)}")
 pos1 = log1[max(log1)]["position_ms"]
-p_want = manifest["scenario"]["start_ms"] + START_DAY * 86_400_000 + ts_ms(CATCH_UP_TO) % 86_400_000
+epoch = ts_ms(manifest["scenario"]["start"] + "T00:00:00Z")  # UTC midnight of the start date
+p_want = epoch + START_DAY * 86_400_000 + ts_ms(CATCH_UP_TO) % 86_400_000
 check(pos1 == p_want, f"run 1 position {log1[max(log1)]['position']}: day {START_DAY} + time of day of {CATCH_UP_TO}")
 
 # a. A second run on the same checkpoint: only the newly due events, each once.
@@ -296,6 +301,24 @@ for key, value, expected in bad:
     except Exception as e:  # AnalysisException at load(), or StreamingQueryException
         msg = str(e)
     check(expected in msg and "ValueError" in msg, f"{key}={value!r} fails with ValueError: {expected}")
+
+# d. A damaged dataset is refused before anything is read, as `simkit replay` refuses it.
+damaged = os.path.join(WORK, "damaged")
+shutil.copytree(DS, damaged)
+with open(os.path.join(damaged, "events.parquet"), "r+b") as f:
+    f.seek(os.path.getsize(f.name) // 3)
+    byte = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([byte[0] ^ 0x10]))
+msg = ""
+try:
+    q = (spark.readStream.format("simkit").option("datasetPath", damaged).load()
+         .writeStream.format("noop").option("checkpointLocation", os.path.join(WORK, "ckpt-damaged"))
+         .trigger(availableNow=True).start())
+    q.awaitTermination()
+except Exception as e:
+    msg = str(e)
+check("sha256 differs" in msg, "a flipped bit in events.parquet is refused (sha256)")
 
 # e. Spark's own (vectorized) Parquet reader decodes the tables: DELTA_LENGTH_BYTE_ARRAY
 #    ids, BYTE_STREAM_SPLIT floats, DELTA_BINARY_PACKED timestamps, nested lists.

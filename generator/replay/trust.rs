@@ -1,0 +1,173 @@
+//! What a replay checks before it emits anything; it trusts nothing it reads.
+//!
+//! - The dataset: a manifest of this format whose fingerprint matches its
+//!   content, every data file of the listed size and sha256 (a flipped bit in
+//!   events.parquet is refused, not streamed), the event table's rows and
+//!   time range against the manifest's counts and window.
+//! - The checkpoint: of this dataset and sink; a position inside the
+//!   dataset (or, with `--loop`, in a lap that agrees with it); counts that
+//!   do not run ahead of the position; a pending batch that starts at the
+//!   committed offset and ends inside the data; a wall time not in the
+//!   future; and the first run's `--start-day` / `--catch-up-to`, which a
+//!   later run may not contradict.
+//!
+//! Every failure is an error (exit 2) with the reason.
+
+use std::path::Path;
+
+use super::checkpoint::Checkpoint;
+use super::schedule::{Timeline, DAY_MS};
+use super::source::EventsFile;
+use super::Options;
+use crate::error::{Error, Result};
+use crate::limits::MAX_ORDER_SPAN_MS;
+use crate::sinks::manifest::{sha256_file, Manifest};
+
+/// A wall time this far ahead of now is a broken checkpoint, not clock skew.
+const FUTURE_SLACK_MS: i64 = DAY_MS;
+
+/// Opens a dataset after checking it against its manifest.
+pub fn open_dataset(opts: &Options) -> Result<(Manifest, EventsFile)> {
+    let dir = &opts.dataset;
+    let manifest = Manifest::read(dir)?;
+    if !manifest.files.contains_key("events.parquet") {
+        return Err(Error(format!(
+            "{}: not a simkit events dataset (no events.parquet in manifest.json)",
+            dir.display()
+        )));
+    }
+    if manifest.compute_fingerprint() != manifest.fingerprint {
+        return Err(Error(format!(
+            "{}: manifest.json does not match its fingerprint: the manifest was edited (regenerate the dataset, or check it with `simkit verify`)",
+            dir.display()
+        )));
+    }
+    for (name, info) in &manifest.files {
+        check_file(dir, name, info.bytes, &info.sha256)?;
+    }
+    let events = EventsFile::open(dir)?;
+    let path = dir.join("events.parquet");
+    let n = manifest.rows("events")?;
+    if n != events.len() {
+        return Err(Error(format!("{}: {} rows, manifest.json says {n}", path.display(), events.len())));
+    }
+    if events.is_empty() {
+        return Err(Error(format!("{}: the dataset has no events to replay", dir.display())));
+    }
+    let s = &manifest.scenario;
+    let (first, last) = (events.first_ts()?, events.last_ts().unwrap_or(i64::MIN));
+    if first < s.start_ms || last >= s.end_ms + MAX_ORDER_SPAN_MS {
+        return Err(Error(format!(
+            "{}: events from {first} to {last} (epoch ms) do not fit the manifest's window {}..{}",
+            path.display(),
+            s.start_ms,
+            s.end_ms
+        )));
+    }
+    if let Some(day) = opts.start_day.filter(|&d| d >= s.days) {
+        return Err(Error(format!(
+            "--start-day {day}: beyond the dataset, which has days 0 ..= {}",
+            s.days.saturating_sub(1)
+        )));
+    }
+    Ok((manifest, events))
+}
+
+fn check_file(dir: &Path, name: &str, bytes: u64, sha256: &str) -> Result<()> {
+    let path = dir.join(name);
+    let len = std::fs::metadata(&path).map_err(|e| Error(format!("{}: {e}", path.display())))?.len();
+    if len != bytes {
+        return Err(Error(format!(
+            "{}: {len} bytes, but manifest.json says {bytes}: the dataset was modified",
+            path.display()
+        )));
+    }
+    if sha256_file(&path)? != sha256 {
+        return Err(Error(format!(
+            "{}: its sha256 differs from manifest.json's: the file is damaged or was modified (check it with `simkit verify`)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// What a checkpoint is checked against.
+pub struct Expected<'a> {
+    pub fingerprint: &'a str,
+    pub sink: &'a str,
+    pub tl: &'a Timeline,
+    /// The lowest position a first run can start at (the catch-up epoch).
+    pub earliest_ms: i64,
+    /// The global offset of a position.
+    pub offset_of: &'a dyn Fn(i64) -> Result<u64>,
+    pub now_ms: i64,
+    pub opts: &'a Options,
+}
+
+/// Checks a loaded checkpoint; `shown` names its file in messages.
+pub fn check_checkpoint(c: &Checkpoint, x: &Expected, shown: &str) -> Result<()> {
+    let bad = |why: String| Err(Error(format!("{shown}: {why}")));
+    if c.fingerprint != x.fingerprint {
+        return bad(format!(
+            "this checkpoint belongs to another dataset (`{}`, fingerprint {}); use a new --checkpoint directory",
+            c.dataset,
+            &c.fingerprint[..c.fingerprint.len().min(12)]
+        ));
+    }
+    if c.sink != x.sink {
+        return bad(format!(
+            "this checkpoint belongs to --sink {}, not {}; use a new --checkpoint directory",
+            c.sink, x.sink
+        ));
+    }
+    check_position(c, x).or_else(bad)?;
+    check_first_run_options(c, x.opts).or_else(bad)
+}
+
+fn check_position(c: &Checkpoint, x: &Expected) -> std::result::Result<(), String> {
+    let tl = x.tl;
+    if c.position_ms < x.earliest_ms.min(tl.start_ms) {
+        return Err(format!("its position {} lies before the dataset ({})", c.position_ms, tl.start_ms));
+    }
+    if !tl.looping && c.position_ms > tl.end_ms {
+        return Err(format!(
+            "its position lies in lap {} past the dataset's end: it was made with --loop (add --loop)",
+            tl.split(c.position_ms).0
+        ));
+    }
+    if c.lap != tl.split(c.position_ms).0 {
+        return Err(format!("its lap {} does not match its position (lap {})", c.lap, tl.split(c.position_ms).0));
+    }
+    let reached = (x.offset_of)(c.position_ms).map_err(|e| e.0)?;
+    if c.events_emitted > reached {
+        return Err(format!("it counts {} events emitted, more than its position holds ({reached})", c.events_emitted));
+    }
+    if c.wall_ms > x.now_ms + FUTURE_SLACK_MS {
+        return Err(format!("its wall time {} is more than a day in the future", c.wall));
+    }
+    if let Some(p) = &c.pending {
+        let end = (x.offset_of)(p.position_ms).map_err(|e| e.0)?;
+        let ok = p.from == c.events_emitted
+            && p.to.is_none_or(|to| to >= p.from && to <= end)
+            && p.position_ms >= c.position_ms;
+        if !ok {
+            return Err("its pending batch does not follow the committed state".into());
+        }
+    }
+    Ok(())
+}
+
+fn check_first_run_options(c: &Checkpoint, opts: &Options) -> std::result::Result<(), String> {
+    let first_run_only = "apply to a first run only: drop it, or use a new --checkpoint directory";
+    if let Some(day) = opts.start_day.filter(|&d| d != c.start_day) {
+        return Err(format!(
+            "it started at --start-day {}; --start-day {day} and --catch-up-to {first_run_only}",
+            c.start_day
+        ));
+    }
+    if let Some(t) = opts.catch_up_to.as_ref().filter(|&t| Some(t) != c.catch_up_to.as_ref()) {
+        let was = c.catch_up_to.as_deref().unwrap_or("the time of its first run");
+        return Err(format!("it caught up to {was}; --catch-up-to {t} and --start-day {first_run_only}"));
+    }
+    Ok(())
+}

@@ -1,0 +1,477 @@
+//! The ghost-kitchen scenario kind: its file schema ([`file`]), its
+//! dimension tables ([`tables`]), and validation into a ready-to-run
+//! [`KitchenScenario`].
+//!
+//! Validation reports every problem at once, each at its key: values in
+//! range, distributions whose every possible draw means something (a
+//! quantity of at least 1, a duration of at least 0), and the volume and
+//! time span the scenario implies within the documented limits
+//! (`crate::limits`), before anything is generated.
+
+pub mod file;
+pub mod tables;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::document::{key_path, Document, KeyPath};
+use crate::error::Result;
+use crate::ids::PER_PARTITION;
+use crate::limits::{MAX_EVENTS, MAX_ORDER_SPAN_MS};
+use crate::model::calendar::Calendar;
+use crate::model::clock::LocalClock;
+use crate::model::curve::{minute_weights, parse_clock, DailyVolume, Peak};
+use crate::model::dist::{Dist, DistSpec};
+use file::KitchenFile;
+pub use tables::{BrandRow, CategoryRow, MenuRow};
+
+#[derive(Clone, Debug)]
+pub struct Location {
+    pub id: i8,
+    pub code: String,
+    pub name: String,
+    pub address: String,
+    pub kitchen: [f64; 2],
+    pub clock: LocalClock,
+    pub radius_m: f64,
+    pub volume: DailyVolume,
+    pub profile: String,
+    /// 1440 weights, one per local minute of the day.
+    pub minute_weights: Vec<f64>,
+    pub osm: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Item {
+    pub id: i16,
+    pub category_id: i16,
+    pub menu_id: i16,
+    pub brand_id: i8,
+    pub name: String,
+    pub price_cents: i64,
+}
+
+/// A brand's presence at a location: active on days `start_day <= d < end_day`.
+#[derive(Clone, Debug)]
+pub struct BrandPresence {
+    pub id: i64,
+    pub brand_id: i8,
+    pub location_id: i8,
+    pub start_day: u32,
+    pub end_day: Option<u32>,
+    pub trajectory: String,
+    pub growth_rate_monthly: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Basket {
+    pub brands_per_order: Dist,
+    pub items_per_brand: Dist,
+    pub quantity: Dist,
+    pub brand_weight_floor: f64,
+    pub days_per_month: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Lifecycle {
+    /// Minutes: created->started, started->finished, finished->ready, ready->pickup.
+    pub steps: [Dist; 4],
+    pub arrival_after_ready_probability: f64,
+    pub arrival_fraction: Dist,
+}
+
+#[derive(Clone, Debug)]
+pub struct KitchenScenario {
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub calendar: Calendar,
+    pub locations: Vec<Location>,
+    pub brands: Vec<BrandRow>,
+    pub menus: Vec<MenuRow>,
+    pub categories: Vec<CategoryRow>,
+    pub items: Vec<Item>,
+    pub brand_locations: Vec<BrandPresence>,
+    pub basket: Basket,
+    pub lifecycle: Lifecycle,
+    pub speed_mps: f64,
+    pub ping_interval_s: u32,
+    pub max_snap_m: f64,
+    pub min_area_nodes: usize,
+    pub row_group_rows: usize,
+    pub zstd_level: i32,
+    /// Files the scenario read (tables), for hashing.
+    pub inputs: Vec<PathBuf>,
+}
+
+const MPH_TO_MPS: f64 = 0.44704;
+/// Brands one order may hold (the orders table stores up to three).
+const MAX_BRANDS_PER_ORDER: f64 = 3.0;
+/// Peak and weekday multipliers at most: beyond, the weights lose meaning.
+const MAX_MULTIPLIER: f64 = 1000.0;
+
+/// The validation problems found so far, each at its key.
+#[derive(Default)]
+struct Problems(Vec<(KeyPath, String)>);
+
+impl Problems {
+    fn key(&mut self, path: &str, message: String) {
+        self.0.push((key_path(path), message));
+    }
+
+    fn dist(&mut self, path: &str, spec: &DistSpec) -> Option<Dist> {
+        match spec.compile() {
+            Ok(d) => Some(d),
+            Err(problems) => {
+                for (sub, msg) in problems {
+                    self.key(&format!("{path}.{sub}"), msg);
+                }
+                None
+            }
+        }
+    }
+
+    /// A distribution every draw of which lies in `lo ..= hi` (`what` says why).
+    fn dist_within(&mut self, path: &str, spec: &DistSpec, lo: f64, hi: f64, what: &str) -> Option<Dist> {
+        let d = self.dist(path, spec)?;
+        let (min, max) = d.bounds();
+        if min < lo || max > hi {
+            let range = if hi.is_finite() { format!("{lo} ..= {hi}") } else { format!(">= {lo}") };
+            self.key(
+                &format!("{path}.{}", spec.family()),
+                format!("expected draws in {range} ({what}); this distribution gives values from {min} to {max}"),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
+    /// `v` must lie in the range `ok` accepts; `want` says what was expected.
+    fn check(&mut self, path: &str, ok: bool, want: &str, found: impl std::fmt::Display) {
+        if !ok {
+            self.key(path, format!("expected {want}, found {found}"));
+        }
+    }
+}
+
+/// A plain identifier: letters, digits, `_` and `-`, starting with a letter or digit.
+pub fn is_identifier(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.len() <= 100
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+impl KitchenScenario {
+    pub fn from_document(doc: &Document) -> Result<KitchenScenario> {
+        let shape = super::shape::check(&toml::Value::Table(doc.value().clone()), &schema());
+        if !shape.is_empty() {
+            let problems: Vec<(KeyPath, String)> = shape.into_iter().map(|p| (p.path, p.message)).collect();
+            return Err(doc.errors(&problems));
+        }
+        let file: KitchenFile = doc.deserialize()?;
+        let base = doc.path().parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut p = Problems::default();
+        let calendar = validate_time(&mut p, &file);
+        let locations = validate_locations(&mut p, &file, &base);
+        let basket = validate_basket(&mut p, &file);
+        let lifecycle = validate_lifecycle(&mut p, &file);
+        validate_driving_and_output(&mut p, &file);
+        if let (Some(c), Some(l)) = (&calendar, &lifecycle) {
+            check_volume(&mut p, c, &locations, &file);
+            check_span(&mut p, l);
+        }
+        let (Some(calendar), Some(basket), Some(lifecycle), true) = (calendar, basket, lifecycle, p.0.is_empty())
+        else {
+            return Err(doc.errors(&p.0));
+        };
+        let dir = base.join(&file.tables.dir);
+        let t = &file.tables;
+        let paths = [&t.brands, &t.menus, &t.categories, &t.items, &t.brand_locations].map(|f| dir.join(f));
+        let tables = tables::Tables::read(&paths, &locations)?;
+        Ok(KitchenScenario {
+            name: file.name,
+            description: file.description,
+            seed: file.seed,
+            calendar,
+            locations,
+            brands: tables.brands,
+            menus: tables.menus,
+            categories: tables.categories,
+            items: tables.items,
+            brand_locations: tables.presence,
+            basket,
+            lifecycle,
+            speed_mps: file.driving.speed_mph * MPH_TO_MPS,
+            ping_interval_s: file.driving.ping_interval_s,
+            max_snap_m: file.roads.max_snap_m,
+            min_area_nodes: file.roads.min_area_nodes as usize,
+            row_group_rows: file.output.row_group_rows as usize,
+            zstd_level: file.output.zstd_level,
+            inputs: paths.to_vec(),
+        })
+    }
+
+    /// The tables directory and files the scenario reads (no run may write over them).
+    pub fn table_dir(&self) -> Option<&Path> {
+        self.inputs.first().and_then(|p| p.parent())
+    }
+}
+
+/// The JSON Schema of the ghost-kitchen scenario file.
+pub fn schema() -> serde_json::Value {
+    schemars::schema_for!(KitchenFile).as_value().clone()
+}
+
+fn validate_time(p: &mut Problems, file: &KitchenFile) -> Option<Calendar> {
+    if file.kind != "ghost_kitchen" {
+        p.key("kind", format!("expected \"ghost_kitchen\", found {:?}", file.kind));
+    }
+    p.check(
+        "name",
+        is_identifier(&file.name),
+        "a plain name (letters, digits, `_` and `-`)",
+        format!("{:?}", file.name),
+    );
+    p.check("time.days", (1..=36_500).contains(&file.time.days), "1 ..= 36500 days", file.time.days);
+    let start = chrono::NaiveDate::parse_from_str(&file.time.start, "%Y-%m-%d").ok();
+    let in_range = start.is_some_and(|d| (1900..=9899).contains(&chrono::Datelike::year(&d)));
+    p.check(
+        "time.start",
+        in_range,
+        "a date \"YYYY-MM-DD\" from 1900-01-01 to 9899-12-31",
+        format!("{:?}", file.time.start),
+    );
+    let start = start.filter(|_| in_range)?;
+    Some(Calendar { start, days: file.time.days })
+}
+
+/// Each profile's minute weights; problems for bad peaks.
+fn validate_profiles(p: &mut Problems, file: &KitchenFile) -> HashMap<String, Vec<f64>> {
+    let mut profiles = HashMap::new();
+    for (pname, prof) in &file.demand.profiles {
+        let mut peaks = Vec::new();
+        for (i, peak) in prof.peaks.iter().enumerate() {
+            let key = format!("demand.profiles.{pname}.peaks.{i}");
+            let multiplier_ok = (0.0..=MAX_MULTIPLIER).contains(&peak.multiplier);
+            p.check(&format!("{key}.multiplier"), multiplier_ok, "a multiplier in 0 ..= 1000", peak.multiplier);
+            match (parse_clock(&peak.start), parse_clock(&peak.end)) {
+                (Ok(s), Ok(e)) if e > s => {
+                    peaks.push(Peak { start_min: s, end_min: e, multiplier: peak.multiplier, shape: peak.shape })
+                }
+                (Ok(_), Ok(_)) => {
+                    p.check(&format!("{key}.end"), false, &format!("end after start ({})", peak.start), &peak.end)
+                }
+                (Err(m), _) => p.key(&format!("{key}.start"), m),
+                (_, Err(m)) => p.key(&format!("{key}.end"), m),
+            }
+        }
+        profiles.insert(pname.clone(), minute_weights(&peaks));
+    }
+    profiles
+}
+
+fn validate_locations(p: &mut Problems, file: &KitchenFile, base: &Path) -> Vec<Location> {
+    for k in file.demand.weekday_multipliers.invalid_keys(MAX_MULTIPLIER) {
+        p.key(&format!("demand.weekday_multipliers.{k}"), "expected a multiplier in 0 ..= 1000".into());
+    }
+    let noise =
+        p.dist_within("demand.noise", &file.demand.noise, 0.0, f64::INFINITY, "a multiplier of the day's target");
+    let profiles = validate_profiles(p, file);
+    if file.locations.is_empty() {
+        p.key("locations", "expected at least one location".into());
+    }
+    let mut locations = Vec::new();
+    let mut ids = HashMap::new();
+    for (code, l) in &file.locations {
+        let key = |k: &str| format!("locations.{code}.{k}");
+        let unique = ids.insert(l.id, code.clone()).is_none();
+        p.check(&key("id"), (1..=127).contains(&l.id) && unique, "a unique id in 1 ..= 127", l.id);
+        p.check(
+            &format!("locations.{code}"),
+            is_identifier(code),
+            "a location code of letters, digits, `_` and `-`",
+            code,
+        );
+        p.check(
+            &key("kitchen.lat"),
+            (-90.0..=90.0).contains(&l.kitchen.lat),
+            "a latitude in -90 ..= 90",
+            l.kitchen.lat,
+        );
+        p.check(
+            &key("kitchen.lon"),
+            (-180.0..=180.0).contains(&l.kitchen.lon),
+            "a longitude in -180 ..= 180",
+            l.kitchen.lon,
+        );
+        let radius_ok = l.delivery_radius_m > 0.0 && l.delivery_radius_m <= 100_000.0;
+        p.check(&key("delivery_radius_m"), radius_ok, "a radius in (0, 100000] metres", l.delivery_radius_m);
+        let base_ok = (0.0..=1e6).contains(&l.base_orders_per_day);
+        p.check(&key("base_orders_per_day"), base_ok, "0 ..= 1000000 orders per day", l.base_orders_per_day);
+        let growth_ok = l.daily_growth > -1.0 && l.daily_growth < 1.0;
+        p.check(&key("daily_growth"), growth_ok, "a daily growth rate in (-1, 1)", l.daily_growth);
+        let clock = LocalClock::parse(&l.timezone).map_err(|m| p.key(&key("timezone"), m)).ok();
+        let weights = profiles.get(&l.profile).cloned();
+        if weights.is_none() {
+            let known: Vec<&str> = file.demand.profiles.keys().map(String::as_str).collect();
+            p.key(
+                &key("profile"),
+                format!("expected one of the profiles [{}], found {:?}", known.join(", "), l.profile),
+            );
+        }
+        let (Some(noise), Some(clock), Some(weights)) = (&noise, clock, weights) else { continue };
+        locations.push(Location {
+            id: l.id.clamp(0, 127) as i8,
+            code: code.clone(),
+            name: l.name.clone(),
+            address: l.address.clone(),
+            kitchen: [l.kitchen.lat, l.kitchen.lon],
+            clock,
+            radius_m: l.delivery_radius_m,
+            volume: DailyVolume {
+                base: l.base_orders_per_day,
+                daily_growth: l.daily_growth,
+                weekday: l.weekday_pattern.then(|| file.demand.weekday_multipliers.as_array()),
+                noise: noise.clone(),
+            },
+            profile: l.profile.clone(),
+            minute_weights: weights,
+            osm: l.osm.as_ref().map(|o| base.join(o)),
+        });
+    }
+    locations.sort_by_key(|l| l.id);
+    locations
+}
+
+fn validate_basket(p: &mut Problems, file: &KitchenFile) -> Option<Basket> {
+    let b = &file.basket;
+    let brands =
+        p.dist_within("basket.brands_per_order", &b.brands_per_order, 1.0, MAX_BRANDS_PER_ORDER, "brands in an order");
+    let items = p.dist_within("basket.items_per_brand", &b.items_per_brand, 1.0, f64::INFINITY, "items per brand");
+    let qty = p.dist_within("basket.quantity", &b.quantity, 1.0, 127.0, "a quantity");
+    p.check("basket.brand_weight_floor", b.brand_weight_floor >= 0.0, "a weight >= 0", b.brand_weight_floor);
+    p.check("basket.days_per_month", b.days_per_month > 0.0, "a number of days > 0", b.days_per_month);
+    Some(Basket {
+        brands_per_order: brands?,
+        items_per_brand: items?,
+        quantity: qty?,
+        brand_weight_floor: b.brand_weight_floor,
+        days_per_month: b.days_per_month,
+    })
+}
+
+fn validate_lifecycle(p: &mut Problems, file: &KitchenFile) -> Option<Lifecycle> {
+    let lc = &file.lifecycle;
+    let steps = [
+        ("lifecycle.created_to_started", &lc.created_to_started),
+        ("lifecycle.started_to_finished", &lc.started_to_finished),
+        ("lifecycle.finished_to_ready", &lc.finished_to_ready),
+        ("lifecycle.ready_to_pickup", &lc.ready_to_pickup),
+    ]
+    .map(|(key, spec)| p.dist_within(key, spec, 0.0, f64::INFINITY, "a duration in minutes"));
+    let fraction =
+        p.dist_within("lifecycle.driver_arrival.fraction", &lc.driver_arrival.fraction, 0.0, 1.0, "a share of a span");
+    let prob = lc.driver_arrival.after_ready_probability;
+    p.check(
+        "lifecycle.driver_arrival.after_ready_probability",
+        (0.0..=1.0).contains(&prob),
+        "a probability in 0 ..= 1",
+        prob,
+    );
+    let [a, b, c, d] = steps;
+    Some(Lifecycle { steps: [a?, b?, c?, d?], arrival_after_ready_probability: prob, arrival_fraction: fraction? })
+}
+
+fn validate_driving_and_output(p: &mut Problems, file: &KitchenFile) {
+    let speed = file.driving.speed_mph;
+    p.check("driving.speed_mph", (1.0..=200.0).contains(&speed), "a speed in 1 ..= 200 mph", speed);
+    p.check(
+        "driving.ping_interval_s",
+        file.driving.ping_interval_s >= 1,
+        "an interval >= 1 second",
+        file.driving.ping_interval_s,
+    );
+    let snap = file.roads.max_snap_m;
+    p.check("roads.max_snap_m", snap > 0.0 && snap <= 100_000.0, "a distance in (0, 100000] metres", snap);
+    let rows = file.output.row_group_rows;
+    p.check("output.row_group_rows", (1..=1 << 24).contains(&rows), "1 ..= 16777216 rows", rows);
+    let level = file.output.zstd_level;
+    p.check("output.zstd_level", (1..=22).contains(&level), "a zstd level in 1 ..= 22", level);
+}
+
+/// The most orders each location can have on one day, and all of them
+/// together, from the volumes at their largest noise (plus Poisson's tail),
+/// against the id space and [`MAX_EVENTS`] (an order has at least 7 events).
+fn check_volume(p: &mut Problems, calendar: &Calendar, locations: &[Location], file: &KitchenFile) {
+    let mut total = 0.0;
+    for l in locations {
+        let (mut worst, mut worst_day) = (0.0f64, 0);
+        for day in 0..calendar.days {
+            let orders = max_orders(&l.volume, day, calendar.weekday(day));
+            total += orders;
+            if orders > worst {
+                (worst, worst_day) = (orders, day);
+            }
+        }
+        if worst > PER_PARTITION as f64 {
+            p.key(
+                &format!("locations.{}.base_orders_per_day", l.code),
+                format!(
+                    "this location could take up to {} orders on day {worst_day} (volume with growth, weekday and noise at their largest); at most {PER_PARTITION} orders per location and day fit",
+                    figure(worst)
+                ),
+            );
+        }
+    }
+    let min_events = total * 7.0;
+    if min_events > MAX_EVENTS as f64 {
+        let key = if file.time.days > 1 { "time.days" } else { "locations" };
+        p.key(
+            key,
+            format!(
+                "the scenario could produce up to {} orders, at least {} events; at most {MAX_EVENTS} events per run",
+                figure(total),
+                figure(min_events)
+            ),
+        );
+    }
+}
+
+/// Upper bound of one partition's orders: the target at its largest plus
+/// a Poisson tail no draw reaches.
+pub fn max_orders(volume: &DailyVolume, day: u32, weekday: usize) -> f64 {
+    let target = volume.upper_bound(day, weekday);
+    target + 10.0 * target.sqrt() + 10.0
+}
+
+/// The kitchen steps together stay well within [`MAX_ORDER_SPAN_MS`] (the
+/// drive is added once the roads are known).
+fn check_span(p: &mut Problems, lc: &Lifecycle) {
+    let minutes: f64 = lc.steps.iter().map(|d| d.bounds().1).sum();
+    let limit = MAX_ORDER_SPAN_MS as f64 / 60_000.0;
+    if !(minutes <= limit) {
+        p.key(
+            "lifecycle",
+            format!(
+                "the kitchen steps can last up to {} minutes together; an order may take at most {limit} minutes (7 days) from creation to delivery",
+                figure(minutes)
+            ),
+        );
+    }
+}
+
+/// A figure for a message: grouped digits, or scientific beyond 10^15.
+pub fn figure(x: f64) -> String {
+    if !x.is_finite() || x.abs() >= 1e15 {
+        return format!("{x:.3e}");
+    }
+    let digits = format!("{:.0}", x.ceil());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,293 @@
+//! The output directory of a run, and the promise around it: only a simkit
+//! dataset (or an empty directory) is ever replaced, and only as a whole.
+//!
+//! A run writes into a hidden sibling, `.<name>.partial-<random>`, which it
+//! holds locked (`flock` on the directory) while it lives. `commit` swaps it
+//! with the old dataset in one atomic `renameat2(RENAME_EXCHANGE)` and then
+//! removes the old one, so the path always holds a complete dataset: the old
+//! one or the new one. A failed run removes its partial directory; an
+//! interrupted one (SIGINT, SIGTERM) has [`remove_partial_outputs`] called
+//! by the CLI's signal handler; a killed one leaves a partial directory that
+//! the next run on the same path removes (it is unlocked by then). Where the
+//! file system cannot exchange, the old dataset is first renamed to
+//! `<partial>.old`, and a run that finds such a directory without a dataset
+//! beside it moves it back.
+//!
+//! What may be replaced: nothing that is not a dataset (a `manifest.json`
+//! that parses, and only the files it lists), no directory that holds one of
+//! the run's inputs or the working directory, no mount point.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::error::{Context, Error, Result};
+use crate::sinks::manifest::Manifest;
+
+/// Partial directories of this process, removed on interrupt.
+static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes every partial output of this process and keeps them from being
+/// committed (the lock is held until exit). For signal handlers: call it,
+/// then exit.
+pub fn remove_partial_outputs() {
+    let mut partial = PARTIAL.lock().unwrap_or_else(|p| p.into_inner());
+    for dir in partial.drain(..) {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    std::mem::forget(partial);
+}
+
+/// A directory being written; dropped without [`OutputDir::commit`] it disappears.
+pub struct OutputDir {
+    target: PathBuf,
+    partial: PathBuf,
+    _lock: File,
+    committed: bool,
+}
+
+fn partial_prefix(target: &Path) -> String {
+    let name = target.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "dataset".into());
+    format!(".{name}.partial-")
+}
+
+/// Locks `dir` (exclusive, non-blocking): `Ok(None)` when another process holds it.
+fn try_lock_dir(dir: &Path) -> std::io::Result<Option<File>> {
+    let f = File::open(dir)?;
+    match f.try_lock() {
+        Ok(()) => Ok(Some(f)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+impl OutputDir {
+    /// Prepares to write `target`. `inputs` are paths the run reads (the
+    /// scenario, its tables, extracts): a target that holds one is refused.
+    pub fn create(target: &Path, inputs: &[PathBuf]) -> Result<OutputDir> {
+        let shown = target.display().to_string();
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent)
+            .context(|| format!("{}: cannot create the output directory", parent.display()))?;
+        // A symbolic link to a dataset: write beside the dataset it points to.
+        let target = match std::fs::symlink_metadata(target) {
+            Ok(m) if m.file_type().is_symlink() => {
+                std::fs::canonicalize(target).context(|| format!("{shown}: a broken symbolic link"))?
+            }
+            _ => target.to_path_buf(),
+        };
+        let parent = target.parent().map_or(parent, Path::to_path_buf);
+        let parent = if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent };
+        check_not_holding_inputs(&shown, &target, &parent, inputs)?;
+        check_replaceable(&shown, &target, &parent)?;
+        clean_leftovers(&shown, &target, &parent)?;
+        let partial = tempfile::Builder::new()
+            .prefix(&partial_prefix(&target))
+            .tempdir_in(&parent)
+            .context(|| format!("{}: cannot write in the output directory", parent.display()))?
+            .keep();
+        let lock = try_lock_dir(&partial)
+            .ok()
+            .flatten()
+            .ok_or_else(|| Error(format!("{}: cannot lock the partial output", partial.display())))?;
+        PARTIAL.lock().unwrap_or_else(|p| p.into_inner()).push(partial.clone());
+        Ok(OutputDir { target, partial, _lock: lock, committed: false })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.partial
+    }
+
+    /// Moves the finished directory into place, replacing an older dataset.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        let shown = self.target.display().to_string();
+        let parent = self.partial.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let mut partial = PARTIAL.lock().unwrap_or_else(|p| p.into_inner());
+        if !partial.contains(&self.partial) {
+            return Err(Error(format!("{shown}: interrupted")));
+        }
+        // The target may have changed while the run was busy.
+        check_replaceable(&shown, &self.target, &parent)?;
+        let old = if self.target.exists() { Some(self.swap_in()?) } else { None };
+        if old.is_none() {
+            std::fs::rename(&self.partial, &self.target)
+                .context(|| format!("{shown}: cannot move the new dataset into place"))?;
+        }
+        self.committed = true;
+        partial.retain(|p| p != &self.partial);
+        drop(partial);
+        if let Some(old) = old {
+            std::fs::remove_dir_all(&old).context(|| format!("{}: cannot remove the old dataset", old.display()))?;
+        }
+        crate::replay::checkpoint::sync_dir(&parent)?;
+        Ok(self.target.clone())
+    }
+
+    /// Puts the partial directory at the target and returns where the old
+    /// dataset went: an atomic exchange, or two renames where the file
+    /// system cannot exchange.
+    fn swap_in(&self) -> Result<PathBuf> {
+        match exchange(&self.partial, &self.target) {
+            Ok(()) => return Ok(self.partial.clone()),
+            Err(e) if e.raw_os_error() != Some(libc::EINVAL) && e.raw_os_error() != Some(libc::ENOSYS) => {
+                return Err(Error(format!("{}: cannot replace the old dataset: {e}", self.target.display())));
+            }
+            Err(_) => {}
+        }
+        let old = self.partial.with_extension("old");
+        std::fs::rename(&self.target, &old)
+            .context(|| format!("{}: cannot replace the old dataset", self.target.display()))?;
+        std::fs::rename(&self.partial, &self.target)
+            .context(|| format!("{}: cannot move the new dataset into place", self.target.display()))?;
+        Ok(old)
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let mut partial = PARTIAL.lock().unwrap_or_else(|p| p.into_inner());
+            partial.retain(|p| p != &self.partial);
+            let _ = std::fs::remove_dir_all(&self.partial);
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let cstr = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(|_| std::io::ErrorKind::InvalidInput);
+    let (a, b) = (cstr(a)?, cstr(b)?);
+    // SAFETY: both paths are valid NUL-terminated strings for the duration of the call.
+    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from_raw_os_error(libc::ENOSYS))
+}
+
+/// The absolute form of a path that may not exist yet: its parent resolved.
+fn resolved(target: &Path, parent: &Path) -> Result<PathBuf> {
+    if let Ok(p) = std::fs::canonicalize(target) {
+        return Ok(p);
+    }
+    let parent = std::fs::canonicalize(parent).context(|| parent.display().to_string())?;
+    Ok(target.file_name().map_or(parent.clone(), |n| parent.join(n)))
+}
+
+fn check_not_holding_inputs(shown: &str, target: &Path, parent: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let target = resolved(target, parent)?;
+    let cwd = std::env::current_dir().ok();
+    let named = inputs.iter().map(|p| (p.clone(), "the input")).chain(cwd.map(|d| (d, "the working directory")));
+    for (path, what) in named {
+        let Ok(real) = std::fs::canonicalize(&path) else { continue };
+        if real.starts_with(&target) {
+            let what = if what == "the input" { format!("the input {}", path.display()) } else { what.to_string() };
+            return Err(Error(format!(
+                "--out {shown}: holds {what}; choose an output directory that contains none of the run's inputs"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn device(m: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::dev(m)
+}
+
+#[cfg(not(unix))]
+fn device(_: &std::fs::Metadata) -> u64 {
+    0
+}
+
+/// A target may be replaced if it does not exist, is an empty directory, or
+/// is a simkit dataset: its manifest parses and it holds only the manifest's
+/// files, on its own file system (no mount points in or at it).
+fn check_replaceable(shown: &str, target: &Path, parent: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(target) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error(format!("{shown}: {e}"))),
+    };
+    let refuse = |why: &str| {
+        Err(Error(format!("--out {shown}: {why}; simkit replaces only a dataset it wrote (choose another --out)")))
+    };
+    if !meta.is_dir() {
+        return refuse("exists and is not a directory");
+    }
+    let parent_meta = std::fs::metadata(parent).context(|| parent.display().to_string())?;
+    let is_root = std::fs::canonicalize(target).is_ok_and(|p| p.parent().is_none());
+    if device(&meta) != device(&parent_meta) || is_root {
+        return refuse("is a mount point");
+    }
+    let mut entries = Vec::new();
+    for e in std::fs::read_dir(target).context(|| format!("{shown}: cannot list the directory"))? {
+        let e = e.context(|| format!("{shown}: cannot list the directory"))?;
+        entries.push((e.file_name().to_string_lossy().to_string(), e.path()));
+    }
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let Some(listed) = Manifest::listed_files(target) else {
+        return refuse("exists and is not a simkit dataset (no manifest.json written by simkit)");
+    };
+    let mut foreign: Vec<&str> =
+        entries.iter().map(|(n, _)| n.as_str()).filter(|n| !listed.iter().any(|l| l == n)).collect();
+    foreign.sort();
+    if !foreign.is_empty() {
+        let shown_names = foreign.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+        return refuse(&format!("holds files that are not part of the dataset ({shown_names})"));
+    }
+    for (name, path) in &entries {
+        let m = std::fs::symlink_metadata(path).context(|| path.display().to_string())?;
+        if !m.is_file() || device(&m) != device(&meta) {
+            return refuse(&format!("its entry {name} is not a plain file of the dataset"));
+        }
+    }
+    Ok(())
+}
+
+/// Removes what interrupted runs left beside `target`; puts back a dataset
+/// that a run stopped in the middle of replacing.
+fn clean_leftovers(shown: &str, target: &Path, parent: &Path) -> Result<()> {
+    let prefix = partial_prefix(target);
+    let Ok(read) = std::fs::read_dir(parent) else { return Ok(()) };
+    let mut leftovers: Vec<PathBuf> = read
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect();
+    leftovers.sort();
+    for dir in leftovers {
+        let lock = match try_lock_dir(&dir) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                return Err(Error(format!(
+                    "--out {shown}: another simkit run is writing it ({} is locked)",
+                    dir.display()
+                )))
+            }
+            Err(_) => continue, // gone meanwhile, or not a directory we can open
+        };
+        let is_old = dir.extension().is_some_and(|e| e == "old");
+        if is_old && !target.exists() {
+            std::fs::rename(&dir, target)
+                .context(|| format!("{}: cannot restore the previous dataset", dir.display()))?;
+        } else {
+            std::fs::remove_dir_all(&dir).context(|| format!("{}: cannot remove a leftover", dir.display()))?;
+        }
+        drop(lock);
+    }
+    Ok(())
+}
