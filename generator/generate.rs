@@ -133,11 +133,8 @@ fn inputs(opts: &Options, scn: &KitchenScenario) -> Vec<PathBuf> {
 /// The dataset's window: the earliest local start of day 0 and the latest
 /// local end of the last day among the locations.
 fn window(scn: &KitchenScenario) -> (i64, i64) {
-    let first = scn.calendar.date(0);
-    let last = scn.calendar.date(scn.calendar.days - 1);
-    let starts = scn.locations.iter().map(|l| l.clock.day(first).start_ms);
-    let ends = scn.locations.iter().map(|l| l.clock.day(last).end_ms);
-    (starts.min().unwrap_or(0), ends.max().unwrap_or(0))
+    let clocks = scn.locations.iter().map(|l| &l.clock);
+    crate::model::clock::window(scn.calendar.start, scn.calendar.days, clocks).unwrap_or((0, 0))
 }
 
 /// Prints a stage's duration to stderr when SIMKIT_TIMINGS is set (for benchmarks).

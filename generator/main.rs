@@ -249,8 +249,19 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// A panic is a bug in simkit, never the input's fault: say so in one line.
+fn report_panics_as_bugs() {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("simkit: internal error (a bug in simkit, please report it): {info}");
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            eprintln!("{}", std::backtrace::Backtrace::force_capture());
+        }
+    }));
+}
+
 fn main() -> ExitCode {
     tune_allocator();
+    report_panics_as_bugs();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

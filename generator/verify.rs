@@ -306,7 +306,7 @@ fn check_manifest(m: &Manifest, p: &mut Problems) {
     p.check(!m.simkit_version.is_empty() && m.simkit_version.split('.').all(|n| n.parse::<u32>().is_ok()), || {
         format!("simkit version {:?} is not a version number", m.simkit_version)
     });
-    match window(m) {
+    match m.recomputed_window() {
         Ok((start, end)) => p.check(start == s.start_ms && end == s.end_ms, || {
             format!(
                 "the window {}..{} does not follow from start {} + {} days in the locations' time zones ({start}..{end})",
@@ -333,24 +333,6 @@ fn check_manifest(m: &Manifest, p: &mut Problems) {
             other => p.check(false, || format!("location `{}`: unknown road source {other:?}", l.code)),
         }
     }
-}
-
-/// The window the start date, days and time zones give.
-fn window(m: &Manifest) -> std::result::Result<(i64, i64), String> {
-    let s = &m.scenario;
-    let start = chrono::NaiveDate::parse_from_str(&s.start, "%Y-%m-%d")
-        .map_err(|_| format!("start {:?} is not a date", s.start))?;
-    if s.days == 0 || m.locations.is_empty() {
-        return Err("the manifest has no days or no locations".into());
-    }
-    let last = start + chrono::Days::new(s.days as u64 - 1);
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for l in &m.locations {
-        let clock = LocalClock::parse(&l.timezone).map_err(|e| format!("location `{}`: timezone {e}", l.code))?;
-        lo = lo.min(clock.day(start).start_ms);
-        hi = hi.max(clock.day(last).end_ms);
-    }
-    Ok((lo, hi))
 }
 
 /// Every Parquet file's rows against the manifest's table counts.

@@ -13,6 +13,7 @@
 #   bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
 
 venv=${SIMKIT_VENV:-.venv}
 requirements=scripts/requirements-test.txt
@@ -44,3 +45,4 @@ fi
 
 echo "== cargo test --profile ci $*"
 cargo test --profile ci "$@"
+echo "== scripts/test.sh: done in $((SECONDS - started)) s"

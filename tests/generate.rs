@@ -367,3 +367,33 @@ fn verify_recomputes_every_manifest_field() {
     let out = simkit(&["verify", dir.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("the manifest was edited"));
 }
+
+/// On a terminal (a pseudo-terminal from util-linux's `script`): one bar per
+/// stage counting what it names, and each warning printed whole on a line of
+/// its own above the bars, never glued into one.
+#[test]
+fn progress_bars_count_their_units_and_warnings_keep_their_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("tty");
+    let cmd =
+        format!("{} generate scenarios/caspers.toml --days 30 --out {}", env!("CARGO_BIN_EXE_simkit"), out.display());
+    let run = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).current_dir(root()).output();
+    let run = run.expect("`script` (util-linux) runs a command in a pseudo-terminal");
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{text}");
+    for unit in ["/4 locations", "/120 location-days", "/9 tables"] {
+        assert!(text.contains(unit), "a bar counting {unit:?}: {text}");
+    }
+    assert!(text.contains("4/4 locations") && text.contains("9/9 tables"), "{text}");
+    for code in ["sf", "sv", "bellevue", "chicago"] {
+        let warning = format!("warning: location `{code}`: no OSM extract found, so its roads are a synthetic city; for real roads run `simkit roads fetch scenarios/caspers.toml` or pass --osm {code}=PATH (an .osm.pbf or .osm extract)");
+        let at = text.find(&warning).unwrap_or_else(|| panic!("the whole warning for {code} in one piece: {text}"));
+        // What precedes it clears the bar's line (ESC [2K) or ends a line.
+        let before = &text[..at];
+        assert!(
+            before.is_empty() || before.ends_with("\x1b[2K") || before.ends_with('\n'),
+            "{code}: {:?}",
+            &before[before.len().saturating_sub(40)..]
+        );
+    }
+}

@@ -98,6 +98,10 @@ fn a_failed_run_leaves_the_previous_dataset_byte_identical() {
     assert_fails_with(&generate_into(&out, &["--require-osm", "--set", "seed=3"]), "--require-osm forbids");
     assert_eq!(snapshot(&out), before);
     assert!(leftovers(tmp.path(), ".out.").is_empty());
+    // Parent directories a failed run created are gone again.
+    let deep = tmp.path().join("new/deeper/out");
+    assert_fails_with(&generate_into(&deep, &["--require-osm"]), "--require-osm forbids");
+    assert!(!tmp.path().join("new").exists());
 }
 
 #[test]

@@ -425,6 +425,22 @@ fn a_damaged_dataset_is_refused_before_anything_is_emitted() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("manifest.json does not match its fingerprint: the manifest was edited"), "{err}");
     assert!(out.stdout.is_empty());
+
+    // Edited so that the fingerprint agrees: the window, then the data, give it away.
+    let m = simkit::sinks::manifest::Manifest::parse(&text, &manifest).unwrap();
+    let write = |e: &mut simkit::sinks::manifest::Manifest| {
+        e.fingerprint = e.compute_fingerprint();
+        std::fs::write(&manifest, serde_json::to_string_pretty(e).unwrap()).unwrap();
+        simkit(&["replay", ds.to_str().unwrap(), "--catch-up-to", "2024-01-01T12:00:00Z"])
+    };
+    let mut e = m.clone();
+    e.scenario.days = 1;
+    assert_fails_with(&write(&mut e), "window");
+    let (start, end) = e.recomputed_window().unwrap();
+    (e.scenario.start_ms, e.scenario.end_ms) = (start, end);
+    let out = write(&mut e);
+    assert_fails_with(&out, "the data does not fit manifest.json's window of 1 day from 2024-01-01");
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

@@ -98,6 +98,17 @@ impl LocalClock {
     }
 }
 
+/// The span of `days` local days from `start` on several clocks: the
+/// earliest first instant and the latest last one (`None` without clocks
+/// or days).
+pub fn window<'a>(start: NaiveDate, days: u32, clocks: impl IntoIterator<Item = &'a LocalClock>) -> Option<(i64, i64)> {
+    let last = start.checked_add_days(chrono::Days::new(days.checked_sub(1)? as u64))?;
+    clocks
+        .into_iter()
+        .map(|c| (c.day_start_ms(start), c.day(last).end_ms))
+        .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -530,8 +530,7 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
         position: String::new(),
         wall: String::new(),
     });
-    let threads =
-        opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).min(64);
+    let (threads, capped) = crate::limits::threads(opts.threads);
     let mut r = Replay {
         opts,
         clock,
@@ -546,6 +545,9 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
         first_offset: 0,
     };
     r.first_offset = r.ledger.ckpt.events_emitted;
+    if let Some(warning) = capped {
+        r.status.note(&format!("warning: {warning}"));
+    }
     let from = r.ledger.ckpt.events_emitted;
 
     // 1. A batch that was being published when the last run stopped: exactly that batch again.

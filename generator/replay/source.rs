@@ -236,6 +236,25 @@ impl EventsFile {
     }
 }
 
+/// The smallest and largest value of a timestamp column of a Parquet file,
+/// from its statistics (`None` for an empty file or one without them).
+pub fn timestamp_range(path: &Path, column: &str) -> Result<Option<(i64, i64)>> {
+    let name = || path.display().to_string();
+    let file = File::open(path).context(name)?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).context(name)?;
+    let descr = meta.metadata().file_metadata().schema_descr_ptr();
+    let Some(leaf) = descr.columns().iter().position(|c| c.path().string() == column) else {
+        return Err(Error(format!("{}: no column `{column}`", path.display())));
+    };
+    let mut range: Option<(i64, i64)> = None;
+    for rg in meta.metadata().row_groups() {
+        let Some(Statistics::Int64(s)) = rg.column(leaf).statistics() else { return Ok(None) };
+        let (Some(&lo), Some(&hi)) = (s.min_opt(), s.max_opt()) else { return Ok(None) };
+        range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+    }
+    Ok(range)
+}
+
 /// Decoded rows with their columns typed, ready to encode.
 pub struct Decoded {
     /// In-lap index of row 0.

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use super::checkpoint::Checkpoint;
 use super::schedule::{Timeline, DAY_MS};
-use super::source::EventsFile;
+use super::source::{timestamp_range, EventsFile};
 use super::Options;
 use crate::error::{Error, Result};
 use crate::limits::MAX_ORDER_SPAN_MS;
@@ -54,16 +54,8 @@ pub fn open_dataset(opts: &Options) -> Result<(Manifest, EventsFile)> {
     if events.is_empty() {
         return Err(Error(format!("{}: the dataset has no events to replay", dir.display())));
     }
+    check_window(dir, &manifest, &events)?;
     let s = &manifest.scenario;
-    let (first, last) = (events.first_ts()?, events.last_ts().unwrap_or(i64::MIN));
-    if first < s.start_ms || last >= s.end_ms + MAX_ORDER_SPAN_MS {
-        return Err(Error(format!(
-            "{}: events from {first} to {last} (epoch ms) do not fit the manifest's window {}..{}",
-            path.display(),
-            s.start_ms,
-            s.end_ms
-        )));
-    }
     if let Some(day) = opts.start_day.filter(|&d| d >= s.days) {
         return Err(Error(format!(
             "--start-day {day}: beyond the dataset, which has days 0 ..= {}",
@@ -71,6 +63,39 @@ pub fn open_dataset(opts: &Options) -> Result<(Manifest, EventsFile)> {
         )));
     }
     Ok((manifest, events))
+}
+
+/// The manifest's window follows from its start, days and time zones, and
+/// the data lies in it: orders created inside it, events from its start to
+/// at most the longest order past its end.
+fn check_window(dir: &Path, m: &Manifest, events: &EventsFile) -> Result<()> {
+    let s = &m.scenario;
+    let window = m.recomputed_window().map_err(|e| Error(format!("{}: manifest.json: {e}", dir.display())))?;
+    if window != (s.start_ms, s.end_ms) {
+        return Err(Error(format!(
+            "{}: manifest.json's window {}..{} does not follow from start {} + {} days in its time zones",
+            dir.display(),
+            s.start_ms,
+            s.end_ms,
+            s.start,
+            s.days
+        )));
+    }
+    let (first, last) = (events.first_ts()?, events.last_ts().unwrap_or(i64::MIN));
+    let created = timestamp_range(&dir.join("orders.parquet"), "created_at")?;
+    let events_fit = first >= s.start_ms && last < s.end_ms + MAX_ORDER_SPAN_MS;
+    let orders_fit = created.is_none_or(|(lo, hi)| lo >= s.start_ms && hi < s.end_ms);
+    if !(events_fit && orders_fit) {
+        let created = created.map_or("none".to_string(), |(lo, hi)| format!("{lo}..{hi}"));
+        return Err(Error(format!(
+            "{}: the data does not fit manifest.json's window of {} day{} from {} (events {first}..{last}, orders created {created}, epoch ms)",
+            dir.display(),
+            s.days,
+            if s.days == 1 { "" } else { "s" },
+            s.start
+        )));
+    }
+    Ok(())
 }
 
 fn check_file(dir: &Path, name: &str, bytes: u64, sha256: &str) -> Result<()> {

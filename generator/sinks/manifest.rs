@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Context, Error, Result};
+use crate::model::clock::{window, LocalClock};
 use crate::scenario::hex;
 
 /// The manifest format this simkit writes and reads.
@@ -169,6 +170,20 @@ impl Manifest {
                 .chain(l.tools.into_keys())
                 .collect(),
         )
+    }
+
+    /// The window that the start date, the days and the locations' time
+    /// zones give, to hold against `scenario.start_ms` / `end_ms`.
+    pub fn recomputed_window(&self) -> std::result::Result<(i64, i64), String> {
+        let s = &self.scenario;
+        let start = chrono::NaiveDate::parse_from_str(&s.start, "%Y-%m-%d")
+            .map_err(|_| format!("start {:?} is not a date", s.start))?;
+        let clocks = self
+            .locations
+            .iter()
+            .map(|l| LocalClock::parse(&l.timezone).map_err(|e| format!("location `{}`: timezone {e}", l.code)))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        window(start, s.days, &clocks).ok_or_else(|| "the manifest has no days or no locations".into())
     }
 
     /// A table's row count; an error naming the table when the manifest lacks it.

@@ -44,6 +44,9 @@ pub struct OutputDir {
     partial: PathBuf,
     _lock: File,
     committed: bool,
+    /// Parent directories this run created, deepest first: removed again
+    /// (when empty) if the run fails.
+    created_parents: Vec<PathBuf>,
 }
 
 fn partial_prefix(target: &Path) -> String {
@@ -70,8 +73,14 @@ impl OutputDir {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        let created_parents: Vec<PathBuf> = parent
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .map(Path::to_path_buf)
+            .collect();
         std::fs::create_dir_all(&parent)
             .context(|| format!("{}: cannot create the output directory", parent.display()))?;
+        let remove_created = || created_parents.iter().for_each(|d| drop(std::fs::remove_dir(d)));
         // A symbolic link to a dataset: write beside the dataset it points to.
         let target = match std::fs::symlink_metadata(target) {
             Ok(m) if m.file_type().is_symlink() => {
@@ -81,20 +90,22 @@ impl OutputDir {
         };
         let parent = target.parent().map_or(parent, Path::to_path_buf);
         let parent = if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent };
-        check_not_holding_inputs(&shown, &target, &parent, inputs)?;
-        check_replaceable(&shown, &target, &parent)?;
-        clean_leftovers(&shown, &target, &parent)?;
-        let partial = tempfile::Builder::new()
-            .prefix(&partial_prefix(&target))
-            .tempdir_in(&parent)
-            .context(|| format!("{}: cannot write in the output directory", parent.display()))?
-            .keep();
+        let checked = check_not_holding_inputs(&shown, &target, &parent, inputs)
+            .and_then(|()| check_replaceable(&shown, &target, &parent))
+            .and_then(|()| clean_leftovers(&shown, &target, &parent))
+            .and_then(|()| {
+                tempfile::Builder::new()
+                    .prefix(&partial_prefix(&target))
+                    .tempdir_in(&parent)
+                    .context(|| format!("{}: cannot write in the output directory", parent.display()))
+            });
+        let partial = checked.inspect_err(|_| remove_created())?.keep();
         let lock = try_lock_dir(&partial)
             .ok()
             .flatten()
             .ok_or_else(|| Error(format!("{}: cannot lock the partial output", partial.display())))?;
         PARTIAL.lock().unwrap_or_else(|p| p.into_inner()).push(partial.clone());
-        Ok(OutputDir { target, partial, _lock: lock, committed: false })
+        Ok(OutputDir { target, partial, _lock: lock, committed: false, created_parents })
     }
 
     pub fn path(&self) -> &Path {
@@ -152,6 +163,9 @@ impl Drop for OutputDir {
             let mut partial = PARTIAL.lock().unwrap_or_else(|p| p.into_inner());
             partial.retain(|p| p != &self.partial);
             let _ = std::fs::remove_dir_all(&self.partial);
+            for dir in &self.created_parents {
+                let _ = std::fs::remove_dir(dir);
+            }
         }
     }
 }
