@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark: replay of the canonical dataset. Catch-up of 70 days to a dir:
-# sink (fsync, rename, checkpoint) and to stdout on one encoding thread (JSON
-# encoding rate), and, when SIMKIT_TANSU names a tansu broker binary, to a
-# local Kafka-protocol broker. Prints medians of N runs (default 5). Not a
-# test: nothing is asserted.
+# sink (fsync, rename, checkpoint) and to stdout on one encoding thread, the
+# JSON encoding alone on one core (bench/encode_rate.rs), and, when
+# SIMKIT_TANSU names a tansu broker binary, to a local Kafka-protocol broker.
+# Prints medians of N runs (default 5). Not a test: nothing is asserted.
 #   bash bench/replay.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-cargo build --release --quiet
+cargo build --release --quiet --bin simkit --example encode_rate
 bin=target/release/simkit
 work=$(mktemp -d)
 broker_pid=""
@@ -40,6 +40,7 @@ bench() {
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 bench "70-day catch-up to dir:" "dir:$work/out"
 bench "70-day catch-up to stdout, 1 thread" stdout --threads 1
+target/release/examples/encode_rate "$work/ds"
 if [ -n "${SIMKIT_TANSU:-}" ] && [ -x "$SIMKIT_TANSU" ]; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   "$SIMKIT_TANSU" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \

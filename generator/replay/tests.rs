@@ -1,7 +1,6 @@
 //! End-to-end tests of the replay core on a small generated dataset (2 days,
 //! small row groups so ranges cross them), driven by a fake clock so that
 //! catch-up, advance, pacing, loops and pending batches are checked exactly.
-//! Plus an ignored benchmark of JSON encoding on one core.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -428,48 +427,4 @@ fn invalid_options_and_foreign_checkpoints_are_errors() {
     run_with(&base, &clock, &stop).unwrap();
     assert!(err(&Options { sink: format!("dir:{}", tmp.path().join("elsewhere").display()), ..base.clone() })
         .contains("belongs to --sink"));
-}
-
-/// JSON encoding rate on one core over the full dataset at
-/// `$SIMKIT_BENCH_DATASET` (default /tmp/replay-ds): `cargo test --release
-/// --lib replay::tests::encode_rate -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn encode_rate() {
-    let dir = std::env::var_os("SIMKIT_BENCH_DATASET").map(PathBuf::from).unwrap_or("/tmp/replay-ds".into());
-    let m = Manifest::read(&dir).unwrap();
-    let ev = EventsFile::open(&dir).unwrap();
-    let started = std::time::Instant::now();
-    let decoded: Vec<_> = (0..ev.row_groups().min(6))
-        .map(|g| {
-            let (a, b) = ev.group_rows(g);
-            ev.read(g, a, b).unwrap()
-        })
-        .collect();
-    let decode_s = started.elapsed().as_secs_f64();
-    let rows: usize = decoded.iter().map(|d| d.len()).sum();
-    let mut enc = Encoder::new(&m.fingerprint, 1);
-    let mut buf = Vec::with_capacity(64 << 20);
-    let mut best = f64::MAX;
-    let mut bytes = 0;
-    for _ in 0..5 {
-        let t = std::time::Instant::now();
-        for d in &decoded {
-            let mut lo = d.first;
-            while lo < d.first + d.len() as u64 {
-                let hi = (lo + 8_192).min(d.first + d.len() as u64);
-                buf.clear();
-                enc.encode(d, lo, hi, 0, &mut buf);
-                bytes += buf.len();
-                lo = hi;
-            }
-        }
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    println!(
-        "decode: {rows} events in {decode_s:.3} s ({:.2} M events/s); encode (best of 5): {best:.3} s = {:.2} M events/s, {:.0} MB/s",
-        rows as f64 / decode_s / 1e6,
-        rows as f64 / best / 1e6,
-        bytes as f64 / 5.0 / best / 1e6
-    );
 }

@@ -270,77 +270,78 @@ fn validate_profiles(p: &mut Problems, file: &KitchenFile) -> HashMap<String, Ve
     profiles
 }
 
+/// What every location shares: the weekday multipliers, the noise, the profiles.
+struct Shared {
+    noise: Option<Dist>,
+    profiles: HashMap<String, Vec<f64>>,
+}
+
 fn validate_locations(p: &mut Problems, file: &KitchenFile, base: &Path) -> Vec<Location> {
     for k in file.demand.weekday_multipliers.invalid_keys(MAX_MULTIPLIER) {
         p.key(&format!("demand.weekday_multipliers.{k}"), "expected a multiplier in 0 ..= 1000".into());
     }
     let noise =
         p.dist_within("demand.noise", &file.demand.noise, 0.0, f64::INFINITY, "a multiplier of the day's target");
-    let profiles = validate_profiles(p, file);
+    let shared = Shared { noise, profiles: validate_profiles(p, file) };
     if file.locations.is_empty() {
         p.key("locations", "expected at least one location".into());
     }
-    let mut locations = Vec::new();
     let mut ids = HashMap::new();
+    let mut locations = Vec::new();
     for (code, l) in &file.locations {
-        let key = |k: &str| format!("locations.{code}.{k}");
         let unique = ids.insert(l.id, code.clone()).is_none();
-        p.check(&key("id"), (1..=127).contains(&l.id) && unique, "a unique id in 1 ..= 127", l.id);
-        p.check(
-            &format!("locations.{code}"),
-            is_identifier(code),
-            "a location code of letters, digits, `_` and `-`",
-            code,
-        );
-        p.check(
-            &key("kitchen.lat"),
-            (-90.0..=90.0).contains(&l.kitchen.lat),
-            "a latitude in -90 ..= 90",
-            l.kitchen.lat,
-        );
-        p.check(
-            &key("kitchen.lon"),
-            (-180.0..=180.0).contains(&l.kitchen.lon),
-            "a longitude in -180 ..= 180",
-            l.kitchen.lon,
-        );
-        let radius_ok = l.delivery_radius_m > 0.0 && l.delivery_radius_m <= 100_000.0;
-        p.check(&key("delivery_radius_m"), radius_ok, "a radius in (0, 100000] metres", l.delivery_radius_m);
-        let base_ok = (0.0..=1e6).contains(&l.base_orders_per_day);
-        p.check(&key("base_orders_per_day"), base_ok, "0 ..= 1000000 orders per day", l.base_orders_per_day);
-        let growth_ok = l.daily_growth > -1.0 && l.daily_growth < 1.0;
-        p.check(&key("daily_growth"), growth_ok, "a daily growth rate in (-1, 1)", l.daily_growth);
-        let clock = LocalClock::parse(&l.timezone).map_err(|m| p.key(&key("timezone"), m)).ok();
-        let weights = profiles.get(&l.profile).cloned();
-        if weights.is_none() {
-            let known: Vec<&str> = file.demand.profiles.keys().map(String::as_str).collect();
-            p.key(
-                &key("profile"),
-                format!("expected one of the profiles [{}], found {:?}", known.join(", "), l.profile),
-            );
-        }
-        let (Some(noise), Some(clock), Some(weights)) = (&noise, clock, weights) else { continue };
-        locations.push(Location {
-            id: l.id.clamp(0, 127) as i8,
-            code: code.clone(),
-            name: l.name.clone(),
-            address: l.address.clone(),
-            kitchen: [l.kitchen.lat, l.kitchen.lon],
-            clock,
-            radius_m: l.delivery_radius_m,
-            volume: DailyVolume {
-                base: l.base_orders_per_day,
-                daily_growth: l.daily_growth,
-                weekday: l.weekday_pattern.then(|| file.demand.weekday_multipliers.as_array()),
-                noise: noise.clone(),
-            },
-            profile: l.profile.clone(),
-            minute_weights: weights,
-            osm: l.osm.as_ref().map(|o| base.join(o)),
-        });
+        p.check(&format!("locations.{code}.id"), (1..=127).contains(&l.id) && unique, "a unique id in 1 ..= 127", l.id);
+        locations.extend(validate_location(p, file, &shared, code, l, base));
     }
     locations.sort_by_key(|l| l.id);
     locations
+}
+
+fn validate_location(
+    p: &mut Problems,
+    file: &KitchenFile,
+    shared: &Shared,
+    code: &str,
+    l: &file::LocationSpec,
+    base: &Path,
+) -> Option<Location> {
+    let key = |k: &str| format!("locations.{code}.{k}");
+    p.check(&format!("locations.{code}"), is_identifier(code), "a location code of letters, digits, `_` and `-`", code);
+    let lat_ok = (-90.0..=90.0).contains(&l.kitchen.lat);
+    p.check(&key("kitchen.lat"), lat_ok, "a latitude in -90 ..= 90", l.kitchen.lat);
+    let lon_ok = (-180.0..=180.0).contains(&l.kitchen.lon);
+    p.check(&key("kitchen.lon"), lon_ok, "a longitude in -180 ..= 180", l.kitchen.lon);
+    let radius_ok = l.delivery_radius_m > 0.0 && l.delivery_radius_m <= 100_000.0;
+    p.check(&key("delivery_radius_m"), radius_ok, "a radius in (0, 100000] metres", l.delivery_radius_m);
+    let base_ok = (0.0..=1e6).contains(&l.base_orders_per_day);
+    p.check(&key("base_orders_per_day"), base_ok, "0 ..= 1000000 orders per day", l.base_orders_per_day);
+    let growth_ok = l.daily_growth > -1.0 && l.daily_growth < 1.0;
+    p.check(&key("daily_growth"), growth_ok, "a daily growth rate in (-1, 1)", l.daily_growth);
+    let clock = LocalClock::parse(&l.timezone).map_err(|m| p.key(&key("timezone"), m)).ok();
+    let weights = shared.profiles.get(&l.profile).cloned();
+    if weights.is_none() {
+        let known: Vec<&str> = file.demand.profiles.keys().map(String::as_str).collect();
+        let found = format!("expected one of the profiles [{}], found {:?}", known.join(", "), l.profile);
+        p.key(&key("profile"), found);
+    }
+    Some(Location {
+        id: l.id.clamp(0, 127) as i8,
+        code: code.to_string(),
+        name: l.name.clone(),
+        address: l.address.clone(),
+        kitchen: [l.kitchen.lat, l.kitchen.lon],
+        clock: clock?,
+        radius_m: l.delivery_radius_m,
+        volume: DailyVolume {
+            base: l.base_orders_per_day,
+            daily_growth: l.daily_growth,
+            weekday: l.weekday_pattern.then(|| file.demand.weekday_multipliers.as_array()),
+            noise: shared.noise.clone()?,
+        },
+        profile: l.profile.clone(),
+        minute_weights: weights?,
+        osm: l.osm.as_ref().map(|o| base.join(o)),
+    })
 }
 
 fn validate_basket(p: &mut Problems, file: &KitchenFile) -> Option<Basket> {
