@@ -2,6 +2,7 @@
 # Fuzzing at depth: the fuzz suite (tests/fuzz.rs) with a million mutated
 # inputs per target (scenario + --set, CSV tables, OSM PBF, OSM XML, manifest,
 # checkpoint), reporting inputs, accepted, refused and panics per target.
+# Built with --profile ci, so an arithmetic overflow panics and counts.
 # Output also goes to bench/results/fuzz-<date>.txt. Not part of the test run.
 #   bash bench/fuzz.sh [inputs per target]
 set -euo pipefail

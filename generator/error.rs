@@ -35,3 +35,22 @@ impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
 
 /// The process exit status for any error.
 pub const EXIT_ERROR: i32 = 2;
+
+thread_local! {
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a third-party decoder on untrusted bytes: a panic inside it becomes
+/// `None` (the input's error, not simkit's bug), and [`panic_is_expected`]
+/// tells the panic hook not to report it.
+pub fn catch_decoder_panic<R>(decode: impl FnOnce() -> R) -> Option<R> {
+    DECODING.with(|d| d.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
+    DECODING.with(|d| d.set(false));
+    result.ok()
+}
+
+/// Whether the current thread is inside [`catch_decoder_panic`].
+pub fn panic_is_expected() -> bool {
+    DECODING.with(|d| d.get())
+}

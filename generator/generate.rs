@@ -150,6 +150,62 @@ fn timing(stage: &str, since: &mut Instant) {
     *since = Instant::now();
 }
 
+/// The manifest of a finished simulation, files not yet listed.
+fn describe(loaded: &scenario::Scenario, areas: &[DeliveryArea], sim: &crate::lifecycles::Simulation) -> Manifest {
+    let scn = &loaded.kitchen;
+    let (start_ms, end_ms) = window(scn);
+    let mut per_loc = vec![(0u64, 0u64); scn.locations.len()];
+    for o in &sim.orders {
+        per_loc[o.location as usize].0 += 1;
+    }
+    let mut per_type = [0u64; 8];
+    for e in &sim.events {
+        per_loc[sim.orders[e.order as usize].location as usize].1 += 1;
+        per_type[e.kind as usize - 1] += 1;
+    }
+    let locations = scn.locations.iter().enumerate().map(|(i, loc)| LocationInfo {
+        id: loc.id,
+        code: loc.code.clone(),
+        name: loc.name.clone(),
+        timezone: loc.clock.name().to_string(),
+        orders: per_loc[i].0,
+        events: per_loc[i].1,
+        road_source: road_info(&areas[i].source),
+        area_nodes: areas[i].nodes.len() as u64,
+    });
+    let tables = [
+        ("events", sim.events.len()),
+        ("orders", sim.orders.len()),
+        ("locations", scn.locations.len()),
+        ("brands", scn.brands.len()),
+        ("brand_locations", scn.brand_locations.len()),
+        ("menus", scn.menus.len()),
+        ("categories", scn.categories.len()),
+        ("items", scn.items.len()),
+        ("event_types", EVENT_TYPES.len()),
+    ];
+    Manifest {
+        format: crate::sinks::manifest::FORMAT,
+        simkit_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: ScenarioInfo {
+            name: scn.name.clone(),
+            kind: "ghost_kitchen".into(),
+            hash: loaded.hash.clone(),
+            seed: scn.seed,
+            start: scn.calendar.start.to_string(),
+            days: scn.calendar.days,
+            start_ms,
+            end_ms,
+        },
+        fingerprint: String::new(),
+        locations: locations.collect(),
+        tables: tables.into_iter().map(|(name, n)| (name.to_string(), n as u64)).collect(),
+        event_types: EVENT_TYPES.iter().zip(per_type).map(|(name, n)| (name.to_string(), n)).collect(),
+        files: Default::default(),
+        tools: Default::default(),
+    }
+}
+
 pub fn run(opts: &Options) -> Result<Summary> {
     let started = Instant::now();
     let mut lap = Instant::now();
@@ -187,65 +243,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let sim = merge(parts, &day_starts);
     timing("merge", &mut lap);
 
-    let (start_ms, end_ms) = window(scn);
-    let mut manifest = Manifest {
-        format: crate::sinks::manifest::FORMAT,
-        simkit_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: ScenarioInfo {
-            name: scn.name.clone(),
-            kind: "ghost_kitchen".into(),
-            hash: loaded.hash.clone(),
-            seed: scn.seed,
-            start: scn.calendar.start.to_string(),
-            days: scn.calendar.days,
-            start_ms,
-            end_ms,
-        },
-        fingerprint: String::new(),
-        locations: Vec::new(),
-        tables: Default::default(),
-        event_types: Default::default(),
-        files: Default::default(),
-        tools: Default::default(),
-    };
-    let mut per_loc = vec![(0u64, 0u64); scn.locations.len()];
-    for o in &sim.orders {
-        per_loc[o.location as usize].0 += 1;
-    }
-    let mut per_type = [0u64; 8];
-    for e in &sim.events {
-        per_loc[sim.orders[e.order as usize].location as usize].1 += 1;
-        per_type[e.kind as usize - 1] += 1;
-    }
-    for (i, loc) in scn.locations.iter().enumerate() {
-        manifest.locations.push(LocationInfo {
-            id: loc.id,
-            code: loc.code.clone(),
-            name: loc.name.clone(),
-            timezone: loc.clock.name().to_string(),
-            orders: per_loc[i].0,
-            events: per_loc[i].1,
-            road_source: road_info(&areas[i].source),
-            area_nodes: areas[i].nodes.len() as u64,
-        });
-    }
-    for (name, n) in EVENT_TYPES.iter().zip(per_type) {
-        manifest.event_types.insert(name.to_string(), n);
-    }
-    manifest.tables.insert("events".into(), sim.events.len() as u64);
-    manifest.tables.insert("orders".into(), sim.orders.len() as u64);
-    let dims = [
-        ("locations", scn.locations.len()),
-        ("brands", scn.brands.len()),
-        ("brand_locations", scn.brand_locations.len()),
-        ("menus", scn.menus.len()),
-        ("categories", scn.categories.len()),
-        ("items", scn.items.len()),
-        ("event_types", EVENT_TYPES.len()),
-    ];
-    for (name, n) in dims {
-        manifest.tables.insert(name.into(), n as u64);
-    }
+    let manifest = describe(&loaded, &areas, &sim);
 
     let ds = Dataset { scenario: scn, areas: &areas, sim };
     let bar = progress.stage("write", "tables", 2 + crate::sinks::DIMENSION_TABLES.len() as u64);

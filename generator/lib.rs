@@ -16,6 +16,7 @@
 pub mod demand;
 pub mod error;
 pub mod events;
+pub mod figures;
 pub mod generate;
 pub mod ids;
 pub mod lifecycles;

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::ids::{order_id, sequence_number, MAX_PARTITIONS, PER_PARTITION};
 use crate::limits::{MAX_EVENTS, MAX_ORDER_SPAN_MS, MAX_PINGS_PER_ORDER};
 use crate::roads::DeliveryArea;
-use crate::scenario::kitchen::{figure, max_orders};
+use crate::scenario::kitchen::{figure, max_orders, MPH_TO_MPS};
 use crate::scenario::kitchen::{KitchenScenario, Location};
 use crate::seed::{key, stream, Purpose, SimRng};
 
@@ -157,7 +157,7 @@ pub fn check_bounds(scn: &KitchenScenario, areas: &[DeliveryArea]) -> Result<()>
                 loc.code,
                 figure(span_ms / 60_000.0),
                 area.longest_route_m(),
-                scn.speed_mps / 0.44704,
+                scn.speed_mps / MPH_TO_MPS,
                 MAX_ORDER_SPAN_MS / 60_000
             )));
         }

@@ -183,8 +183,13 @@ fn remove_partial_output_on_signal() -> Result<()> {
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|e| Error(format!("signal handler: {e}")))?;
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
-            simkit::sinks::output::remove_partial_outputs();
-            eprintln!("simkit: interrupted: the partial output was removed, nothing was replaced");
+            use simkit::sinks::output::{remove_partial_outputs, Interrupted};
+            match remove_partial_outputs() {
+                Interrupted::Removed => {
+                    eprintln!("simkit: interrupted: the partial output was removed, nothing was replaced")
+                }
+                Interrupted::NothingPending => eprintln!("simkit: interrupted"),
+            }
             std::process::exit(128 + sig);
         }
     });
@@ -252,6 +257,9 @@ fn run(cli: Cli) -> Result<()> {
 /// A panic is a bug in simkit, never the input's fault: say so in one line.
 fn report_panics_as_bugs() {
     std::panic::set_hook(Box::new(|info| {
+        if simkit::error::panic_is_expected() {
+            return; // a decoder's panic on bad input, reported as that input's error
+        }
         eprintln!("simkit: internal error (a bug in simkit, please report it): {info}");
         if std::env::var_os("RUST_BACKTRACE").is_some() {
             eprintln!("{}", std::backtrace::Backtrace::force_capture());

@@ -227,8 +227,12 @@ fn read_orders(dir: &Path, p: &mut Problems) -> Result<HashMap<[u8; 6], OrderRow
 pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
     let manifest = Manifest::read(dir)?;
     let mut p = Problems::default();
-    check_files(dir, &manifest, &mut p)?;
+    let files_ok = check_files(dir, &manifest, &mut p)?;
     check_manifest(&manifest, &mut p);
+    if !files_ok {
+        // Missing or damaged files are the answer: decoding them would only fail.
+        return Err(p.into_error(dir).unwrap_or_else(|| Error(format!("{}: damaged files", dir.display()))));
+    }
     check_row_counts(dir, &manifest, &mut p)?;
     check_locations_table(dir, &manifest, &mut p)?;
     let events = read_events(dir)?;
@@ -264,20 +268,22 @@ pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
     Ok(Report { manifest, text })
 }
 
-/// Every listed file: present, of the listed size and sha256.
-fn check_files(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<()> {
+/// Every listed file: present, of the listed size and sha256. Returns
+/// whether all are.
+fn check_files(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<bool> {
+    let mut all_ok = true;
     for (name, f) in m.files.iter().chain(&m.tools) {
         let path = dir.join(name);
-        let bytes = std::fs::metadata(&path).map(|md| md.len());
-        let Ok(bytes) = bytes else {
+        let Ok(bytes) = std::fs::metadata(&path).map(|md| md.len()) else {
             p.check(false, || format!("{name}: listed in the manifest but missing"));
+            all_ok = false;
             continue;
         };
-        p.check(bytes == f.bytes, || format!("{name}: {bytes} bytes, the manifest says {}", f.bytes));
-        if bytes == f.bytes {
-            let sha = sha256_file(&path)?;
-            p.check(sha == f.sha256, || format!("{name}: sha256 {sha} differs from the manifest's {}", f.sha256));
-        }
+        let ok = bytes == f.bytes && sha256_file(&path)? == f.sha256;
+        p.check(ok, || {
+            format!("{name}: its size or sha256 differs from the manifest's (the file is damaged or was modified)")
+        });
+        all_ok &= ok;
     }
     for table in ["events", "orders"] {
         let file = format!("{table}.parquet");
@@ -285,7 +291,7 @@ fn check_files(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<()> {
             return Err(Error(format!("{}: not a simkit events dataset (no {file} in manifest.json)", dir.display())));
         }
     }
-    Ok(())
+    Ok(all_ok)
 }
 
 /// What [`verify`] finds wrong in a manifest's own fields (for tests and fuzzing).
@@ -321,10 +327,8 @@ fn check_manifest(m: &Manifest, p: &mut Problems) {
             "synthetic" => {
                 let want = key(s.seed, i as u64, 0, Purpose::SyntheticRoads);
                 p.check(r.seed == Some(want), || {
-                    format!(
-                        "location `{}`: synthetic road seed {:?} does not follow from seed {}",
-                        l.code, r.seed, s.seed
-                    )
+                    let found = r.seed.map_or("none".to_string(), |x| x.to_string());
+                    format!("location `{}`: synthetic road seed {found} does not follow from seed {}", l.code, s.seed)
                 });
             }
             "extract" => p.check(r.sha256.as_ref().is_some_and(|h| h.len() == 64) && r.file.is_some(), || {
@@ -373,7 +377,9 @@ fn check_locations_table(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<(
     }
     let want: Vec<(i8, String, String)> =
         m.locations.iter().map(|l| (l.id, l.code.clone(), l.timezone.clone())).collect();
-    p.check(rows == want, || format!("{F} holds {rows:?}, the manifest's locations are {want:?}"));
+    let show =
+        |v: &[(i8, String, String)]| v.iter().map(|(i, c, z)| format!("{i} {c} ({z})")).collect::<Vec<_>>().join(", ");
+    p.check(rows == want, || format!("{F} holds locations {}, the manifest lists {}", show(&rows), show(&want)));
     Ok(())
 }
 
@@ -465,8 +471,11 @@ fn check_lifecycles(events: &Events, orders: &HashMap<[u8; 6], OrderRow>, p: &mu
             format!("order {name}: sequences are not 0..{}", ev.len())
         });
         if !lifecycle_kinds_ok(&ev) {
-            let kinds: Vec<u8> = ev.iter().map(|r| r.kind).collect();
-            p.check(false, || format!("order {name}: the steps are not the lifecycle's in sequence order ({kinds:?})"));
+            let kind = |k: u8| EVENT_TYPES.get((k as usize).wrapping_sub(1)).copied().unwrap_or("an unknown type");
+            let kinds: Vec<&str> = ev.iter().map(|r| kind(r.kind)).collect();
+            p.check(false, || {
+                format!("order {name}: the steps are not the lifecycle's in sequence order ({})", kinds.join(", "))
+            });
             continue;
         }
         // Times follow the lifecycle; the driver's arrival lies between creation and pickup.

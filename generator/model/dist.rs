@@ -159,8 +159,8 @@ impl DistSpec {
                 (Kind::Beta(d), f64::NEG_INFINITY, f64::INFINITY)
             }
             DistSpec::Poisson { mean } => {
-                if !(mean > 0.0 && mean.is_finite()) {
-                    p.push(("poisson.mean".into(), format!("expected a mean > 0, found {mean}")));
+                if !(mean > 0.0 && mean <= 1e15) {
+                    p.push(("poisson.mean".into(), format!("expected a mean in (0, 1e15], found {mean}")));
                 }
                 let d = Poisson::new(mean.max(1e-9)).unwrap_or_else(|_| Poisson::new(1.0).expect("unit poisson"));
                 (Kind::Poisson(d), 0.0, (mean + TAIL_STDS * mean.sqrt() + TAIL_STDS).floor())
@@ -195,8 +195,14 @@ impl DistSpec {
         if p.is_empty() && !(min <= max) {
             p.push((self.family().into(), "expected parameters that give finite draws".into()));
         }
+        let dist = Dist { kind, min, max };
+        let (lo, hi) = dist.bounds();
+        if p.is_empty() && !(lo.is_finite() && hi.is_finite()) {
+            let msg = format!("expected parameters whose draws stay finite, found draws from {lo:e} to {hi:e}");
+            p.push((self.family().into(), msg));
+        }
         if p.is_empty() {
-            Ok(Dist { kind, min, max })
+            Ok(dist)
         } else {
             Err(p)
         }
@@ -328,6 +334,26 @@ mod tests {
         assert!((m - 4.0).abs() < 0.03 && (s - 2.0).abs() < 0.03);
         let (m, _, lo, hi) = moments(DistSpec::Uniform { min: 0.9, max: 1.1 }, 100_000);
         assert!((m - 1.0).abs() < 0.002 && lo >= 0.9 && hi < 1.1);
+    }
+
+    #[test]
+    fn every_distribution_draws_within_finite_bounds() {
+        let huge = [
+            DistSpec::Normal { mean: 0.0, std: 1e308, min: None, max: None },
+            DistSpec::Exponential { mean: 1e307 },
+            DistSpec::Poisson { mean: 1e308 },
+        ];
+        for spec in huge {
+            assert!(spec.compile().is_err(), "{spec:?}");
+        }
+        let d = DistSpec::Normal { mean: 2.0, std: 1.0, min: Some(0.1), max: None }.compile().unwrap();
+        assert_eq!(d.bounds(), (0.1, 42.0));
+        // A clamp outside the natural range pins every draw.
+        let d = DistSpec::Normal { mean: 2.0, std: 0.0, min: Some(3.0), max: None }.compile().unwrap();
+        assert_eq!(d.bounds(), (3.0, 3.0));
+        assert_eq!(d.sample(&mut stream(1, 0, 0, Purpose::Lifecycle)), 3.0);
+        let d = DistSpec::Choice { values: vec![1.0, 9.0, 2.0], weights: vec![1.0, 0.0, 1.0] }.compile().unwrap();
+        assert_eq!(d.bounds(), (1.0, 2.0), "a value of weight 0 is never drawn");
     }
 
     #[test]

@@ -18,12 +18,12 @@
 //! rest (see [`super::sink::Sink::resume`]).
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Context, Error, Result};
+use crate::sinks::files::{try_lock_dir, write_atomic};
 
 /// The checkpoint file format version.
 pub const FORMAT: u32 = 2;
@@ -151,36 +151,14 @@ pub fn parse(text: &str, shown: &str) -> Result<Checkpoint> {
     serde_json::from_str(text).map_err(|e| Error(format!("{shown}: not a simkit replay checkpoint ({e})")))
 }
 
-/// Locks directory `dir` (exclusive, for as long as the returned handle
-/// lives), or fails clearly when another process holds it.
+/// Locks directory `dir` for as long as the returned handle lives, or
+/// fails clearly when another replay holds it.
 pub fn lock_dir(dir: &Path, what: &str) -> Result<File> {
-    let f = File::open(dir).context(|| format!("{}: cannot open the {what} directory", dir.display()))?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            Err(Error(format!("{}: another simkit replay is using this {what} directory", dir.display())))
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(Error(format!("{}: cannot lock: {e}", dir.display()))),
+    match try_lock_dir(dir) {
+        Ok(Some(f)) => Ok(f),
+        Ok(None) => Err(Error(format!("{}: another simkit replay is using this {what} directory", dir.display()))),
+        Err(e) => Err(Error(format!("{}: cannot lock the {what} directory: {e}", dir.display()))),
     }
-}
-
-/// Writes `dir/name` as a temp file, fsyncs it, renames it into place and
-/// fsyncs the directory.
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let target = dir.join(name);
-    let what = || tmp.display().to_string();
-    let mut f = File::create(&tmp).context(what)?;
-    f.write_all(bytes).context(what)?;
-    f.sync_all().context(what)?;
-    drop(f);
-    std::fs::rename(&tmp, &target).context(|| target.display().to_string())?;
-    sync_dir(dir)
-}
-
-/// fsync of a directory, so a rename in it is durable.
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).context(|| format!("{}: fsync", dir.display()))
 }
 
 #[cfg(test)]

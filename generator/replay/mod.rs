@@ -58,13 +58,14 @@ use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::figures::grouped;
 use checkpoint::{Checkpoint, Pending, Store};
 use pipeline::{bulk, Cursor};
 use record::Encoder;
 use schedule::{advance, due_wall_ms, first_position, time_of_day_ms, Clock, SystemClock, Timeline};
 use sink::{Publish, Sink, SinkSpec};
 use source::EventsFile;
-use status::{grouped, Status};
+use status::Status;
 
 use crate::error::{Error, Result};
 use crate::sinks::manifest::Manifest;
@@ -448,8 +449,6 @@ pub fn run_with(opts: &Options, clock: &dyn Clock, stop: &AtomicBool) -> Result<
     run_inner(opts, clock, stop, None)
 }
 
-/// [`run_with`], optionally with a sink object instead of the one `opts.sink` names
-/// (which still identifies the sink in the checkpoint).
 /// A dataset opened for replay, after [`trust::open_dataset`]'s checks.
 struct Opened {
     manifest: Manifest,
@@ -462,8 +461,8 @@ struct Opened {
 }
 
 impl Opened {
-    fn open(opts: &Options) -> Result<Opened> {
-        let sink = SinkSpec::parse(&opts.sink)?.describe();
+    fn open(opts: &Options, spec: &SinkSpec) -> Result<Opened> {
+        let sink = spec.describe();
         let (manifest, events) = trust::open_dataset(opts)?;
         let s = &manifest.scenario;
         let tl = Timeline::new(s.start_ms, s.end_ms, events.last_ts(), events.len(), opts.looping);
@@ -490,79 +489,21 @@ impl Opened {
 /// What a replay runs on the checkpoint it loads, for `opts`' dataset and
 /// sink: for tests and fuzzing.
 pub fn checkpoint_checker(opts: &Options) -> Result<impl Fn(&Checkpoint) -> Result<()>> {
-    let opened = Opened::open(opts)?;
+    let opened = Opened::open(opts, &SinkSpec::parse(&opts.sink)?)?;
     let opts = opts.clone();
     Ok(move |c: &Checkpoint| opened.check(c, &opts, SystemClock.now_ms(), "checkpoint"))
 }
 
+/// [`run_with`], optionally with a sink object instead of the one `opts.sink` names
+/// (which still identifies the sink in the checkpoint).
 fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<Box<dyn Sink>>) -> Result<Summary> {
     let started = Instant::now();
     let catch_up_to = validate(opts)?;
-    let spec = SinkSpec::parse(&opts.sink)?;
-    let opened = Opened::open(opts)?;
-    // Locked only now, once the options and the dataset have passed.
-    let store = opts.checkpoint.as_deref().map(Store::open).transpose()?;
-    let existing = match &store {
-        Some(s) => s.load()?,
-        None => None,
-    };
-    if let (Some(c), Some(s)) = (&existing, &store) {
-        opened.check(c, opts, clock.now_ms(), &s.path().display().to_string())?;
-    }
-    let Opened { manifest, events, tl, epoch_ms, .. } = opened;
-    let sink = match sink {
-        Some(s) => s,
-        None => spec.open(&opts.kafka_props, &manifest.fingerprint)?,
-    };
-    let first_run = existing.is_none();
-    let ckpt = existing.unwrap_or_else(|| Checkpoint {
-        format: checkpoint::FORMAT,
-        dataset: manifest.scenario.name.clone(),
-        fingerprint: manifest.fingerprint.clone(),
-        sink: spec.describe(),
-        position_ms: tl.start_ms,
-        wall_ms: clock.now_ms(),
-        events_emitted: 0,
-        lap: 0,
-        start_day: opts.start_day.unwrap_or(0),
-        catch_up_to: opts.catch_up_to.clone(),
-        pending: None,
-        position: String::new(),
-        wall: String::new(),
-    });
-    let (threads, capped) = crate::limits::threads(opts.threads);
-    let mut r = Replay {
-        opts,
-        clock,
-        stop,
-        encoder: Encoder::new(&manifest.fingerprint, tl.lap_ms()),
-        events,
-        tl,
-        ledger: Ledger { store, ckpt, tl, exactly_once: sink.exactly_once() },
-        sink,
-        status: Status::new(opts.quiet, tl),
-        threads,
-        first_offset: 0,
-    };
-    r.first_offset = r.ledger.ckpt.events_emitted;
-    if let Some(warning) = capped {
-        r.status.note(&format!("warning: {warning}"));
-    }
-    let from = r.ledger.ckpt.events_emitted;
+    let (mut r, first_run, epoch_ms) = prepare(opts, clock, stop, sink)?;
+    let (tl, from) = (r.tl, r.first_offset);
 
     // 1. A batch that was being published when the last run stopped: exactly that batch again.
-    if let Some(p) = r.ledger.ckpt.pending.clone() {
-        let to = r.sink.resume(&p)?;
-        r.status.note(&format!("republishing the pending batch [{}, {to})", p.from));
-        if to > p.from {
-            // A batch opened in follow mode may hold events past its position.
-            let (lap, idx) = tl.locate(to - 1);
-            let last = r.events.ts_at(idx)? + lap as i64 * tl.lap_ms();
-            r.emit_bulk(to, &[to], p.position_ms.max(last + 1), p.wall_ms)?;
-        } else {
-            r.ledger.commit_state(p.from, p.position_ms, p.wall_ms)?;
-        }
-    }
+    r.republish_pending()?;
 
     // 2. What is due now: catch-up on a first run, else the advance since the checkpoint.
     let now = clock.now_ms();
@@ -574,33 +515,22 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
     let pos = r.lap_cap(due);
     let mut interrupted = stop.load(Ordering::Relaxed);
     if !interrupted {
-        let target = offset_of(&r.events, &tl, pos)?.max(r.ledger.ckpt.events_emitted);
-        let cuts = Replay::cuts(r.ledger.ckpt.events_emitted, target);
-        let reached = r.emit_bulk(target, &cuts, pos, now)?;
-        interrupted = stop.load(Ordering::Relaxed);
-        if reached == target && !interrupted {
-            r.ledger.commit_state(target, pos, now)?;
-        }
+        interrupted = !r.catch_up(pos, now)?;
     }
-    let caught_up = started.elapsed().as_secs_f64();
 
     // 3. Follow: paced releases until the end or a signal.
     let (final_pos, interrupted, ended) = if opts.follow && !interrupted {
-        if !opts.quiet {
-            r.status.note(&format!(
-                "caught up to {} with {} events in {caught_up:.2} s; following at speed {}",
-                r.status.position(pos),
-                grouped(r.ledger.ckpt.events_emitted - from),
-                opts.speed
-            ));
-        }
+        r.status.note(&format!(
+            "caught up to {} with {} events in {:.2} s; following at speed {}",
+            r.status.position(pos),
+            grouped(r.ledger.ckpt.events_emitted - from),
+            started.elapsed().as_secs_f64(),
+            opts.speed
+        ));
         r.follow(pos, now)?
     } else {
         (r.ledger.ckpt.position_ms, interrupted, r.ledger.ckpt.events_emitted >= tl.offset_limit())
     };
-    let seconds = started.elapsed().as_secs_f64();
-    let to = r.ledger.ckpt.events_emitted;
-    let n = to - from;
     // With --loop the data never ends: a run that stops at its end met the lap limit.
     let (ended, lap_limit) = (ended && !tl.looping, ended && tl.looping);
     let why = if interrupted {
@@ -614,17 +544,120 @@ fn run_inner(opts: &Options, clock: &dyn Clock, stop: &AtomicBool, sink: Option<
     } else {
         "available-now: done"
     };
-    let ckpt = match &r.ledger.store {
-        Some(s) => format!("checkpoint {}", s.path().display()),
-        None => "no checkpoint".into(),
-    };
-    r.status.note(&format!(
-        "{} events emitted (offsets {from}..{to}) in {seconds:.2} s ({:.0} events/s) | sim {} | {why} | {ckpt}",
-        grouped(n),
-        n as f64 / seconds.max(1e-9),
-        r.status.position(final_pos),
-    ));
+    let seconds = started.elapsed().as_secs_f64();
+    let to = r.ledger.ckpt.events_emitted;
+    r.note_summary(from, to, seconds, final_pos, why);
     Ok(Summary { from, to, position_ms: final_pos, seconds, interrupted, ended })
+}
+
+/// Everything before the first event: the dataset opened and checked, the
+/// checkpoint locked, loaded and checked, the sink opened. Returns the
+/// replay, whether this is a first run, and the first run's day grid.
+fn prepare<'a>(
+    opts: &'a Options,
+    clock: &'a dyn Clock,
+    stop: &'a AtomicBool,
+    sink: Option<Box<dyn Sink>>,
+) -> Result<(Replay<'a>, bool, i64)> {
+    let spec = SinkSpec::parse(&opts.sink)?;
+    let opened = Opened::open(opts, &spec)?;
+    // Locked only now, once the options and the dataset have passed.
+    let store = opts.checkpoint.as_deref().map(Store::open).transpose()?;
+    let existing = match &store {
+        Some(s) => s.load()?,
+        None => None,
+    };
+    if let (Some(c), Some(s)) = (&existing, &store) {
+        opened.check(c, opts, clock.now_ms(), &s.path().display().to_string())?;
+    }
+    let Opened { manifest, events, tl, epoch_ms, sink: described } = opened;
+    let sink = match sink {
+        Some(s) => s,
+        None => spec.open(&opts.kafka_props, &manifest.fingerprint)?,
+    };
+    let first_run = existing.is_none();
+    let ckpt = existing.unwrap_or_else(|| Checkpoint {
+        format: checkpoint::FORMAT,
+        dataset: manifest.scenario.name.clone(),
+        fingerprint: manifest.fingerprint.clone(),
+        sink: described,
+        position_ms: tl.start_ms,
+        wall_ms: clock.now_ms(),
+        events_emitted: 0,
+        lap: 0,
+        start_day: opts.start_day.unwrap_or(0),
+        catch_up_to: opts.catch_up_to.clone(),
+        pending: None,
+        position: String::new(),
+        wall: String::new(),
+    });
+    let (threads, capped) = crate::limits::threads(opts.threads);
+    let status = Status::new(opts.quiet, tl);
+    if let Some(warning) = capped {
+        status.note(&format!("warning: {warning}"));
+    }
+    let first_offset = ckpt.events_emitted;
+    let r = Replay {
+        opts,
+        clock,
+        stop,
+        encoder: Encoder::new(&manifest.fingerprint, tl.lap_ms()),
+        events,
+        tl,
+        ledger: Ledger { store, ckpt, tl, exactly_once: sink.exactly_once() },
+        sink,
+        status,
+        threads,
+        first_offset,
+    };
+    Ok((r, first_run, epoch_ms))
+}
+
+impl Replay<'_> {
+    /// Publishes again exactly the batch a stopped run left pending, if any.
+    fn republish_pending(&mut self) -> Result<()> {
+        let Some(p) = self.ledger.ckpt.pending.clone() else { return Ok(()) };
+        let to = self.sink.resume(&p)?;
+        self.status.note(&format!("republishing the pending batch [{}, {to})", p.from));
+        if to == p.from {
+            return self.ledger.commit_state(p.from, p.position_ms, p.wall_ms);
+        }
+        // A batch opened in follow mode may hold events past its position.
+        let (lap, idx) = self.tl.locate(to - 1);
+        let last = self.events.ts_at(idx)? + lap as i64 * self.tl.lap_ms();
+        self.emit_bulk(to, &[to], p.position_ms.max(last + 1), p.wall_ms).map(|_| ())
+    }
+
+    /// Emits everything due before `pos` and commits it; false if a signal
+    /// stopped it first.
+    fn catch_up(&mut self, pos: i64, now: i64) -> Result<bool> {
+        let target = offset_of(&self.events, &self.tl, pos)?.max(self.ledger.ckpt.events_emitted);
+        let cuts = Replay::cuts(self.ledger.ckpt.events_emitted, target);
+        let reached = self.emit_bulk(target, &cuts, pos, now)?;
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        if reached == target {
+            self.ledger.commit_state(target, pos, now)?;
+        }
+        Ok(true)
+    }
+
+    /// The run's last status line.
+    fn note_summary(&mut self, from: u64, to: u64, seconds: f64, pos: i64, why: &str) {
+        let ckpt = match &self.ledger.store {
+            Some(s) => format!("checkpoint {}", s.path().display()),
+            None => "no checkpoint".into(),
+        };
+        let n = to - from;
+        let line = format!(
+            "{} events emitted (offsets {from}..{to}) in {seconds:.2} s ({:.0} events/s) | sim {} | {why} | {ckpt}",
+            grouped(n),
+            n as f64 / seconds.max(1e-9),
+            self.status.position(pos),
+        );
+        self.status.note(&line);
+    }
 }
 
 #[cfg(test)]

@@ -198,11 +198,12 @@ def utc_midnight_ms(date):
 
 
 def manifest_fingerprint(manifest):
-    """sha256 of the manifest's compact JSON without the fingerprint, the
-    simkit version and the tools, as simkit computes it (fields in file order)."""
+    """sha256 of the manifest's compact JSON, keys sorted at every level,
+    without the fingerprint, the simkit version and the tools, as simkit
+    computes it."""
     canonical = dict(manifest, fingerprint="", simkit_version="")
     canonical.pop("tools", None)
-    text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

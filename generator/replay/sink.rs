@@ -23,9 +23,10 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::checkpoint::{lock_dir, sync_dir, Pending};
+use super::checkpoint::{lock_dir, Pending};
 use super::kafka::{KafkaSink, KafkaSpec};
 use crate::error::{Context, Error, Result};
+use crate::sinks::files::sync_dir;
 
 /// A parsed `--sink`.
 #[derive(Clone, Debug, PartialEq)]

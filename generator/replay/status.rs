@@ -2,6 +2,7 @@
 //! emitted and how far releases lag behind their schedule, at most about one
 //! line per second, and one summary line at the end.
 
+use crate::figures::grouped;
 use std::io::Write;
 
 use super::numfmt::ts_string;
@@ -14,19 +15,6 @@ pub struct Status {
     last_emitted: u64,
     /// The largest lag (ms) seen since the last line.
     pub max_lag_ms: i64,
-}
-
-/// `1234567` -> `1,234,567`.
-pub fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Status {

@@ -23,6 +23,11 @@ use crate::error::{Error, Result};
 use crate::limits::MAX_ORDER_SPAN_MS;
 use crate::sinks::manifest::{sha256_file, Manifest};
 
+/// An instant as UTC text, for messages.
+fn ts(epoch_ms: i64) -> String {
+    super::numfmt::ts_string(epoch_ms)
+}
+
 /// A wall time this far ahead of now is a broken checkpoint, not clock skew.
 const FUTURE_SLACK_MS: i64 = DAY_MS;
 
@@ -73,10 +78,10 @@ fn check_window(dir: &Path, m: &Manifest, events: &EventsFile) -> Result<()> {
     let window = m.recomputed_window().map_err(|e| Error(format!("{}: manifest.json: {e}", dir.display())))?;
     if window != (s.start_ms, s.end_ms) {
         return Err(Error(format!(
-            "{}: manifest.json's window {}..{} does not follow from start {} + {} days in its time zones",
+            "{}: manifest.json's window {} .. {} does not follow from start {} + {} days in its time zones",
             dir.display(),
-            s.start_ms,
-            s.end_ms,
+            ts(s.start_ms),
+            ts(s.end_ms),
             s.start,
             s.days
         )));
@@ -86,9 +91,10 @@ fn check_window(dir: &Path, m: &Manifest, events: &EventsFile) -> Result<()> {
     let events_fit = first >= s.start_ms && last < s.end_ms + MAX_ORDER_SPAN_MS;
     let orders_fit = created.is_none_or(|(lo, hi)| lo >= s.start_ms && hi < s.end_ms);
     if !(events_fit && orders_fit) {
-        let created = created.map_or("none".to_string(), |(lo, hi)| format!("{lo}..{hi}"));
+        let created = created.map_or("none".to_string(), |(lo, hi)| format!("{} .. {}", ts(lo), ts(hi)));
+        let (first, last) = (ts(first), ts(last));
         return Err(Error(format!(
-            "{}: the data does not fit manifest.json's window of {} day{} from {} (events {first}..{last}, orders created {created}, epoch ms)",
+            "{}: the data does not fit manifest.json's window of {} day{} from {} (events {first} .. {last}, orders created {created}, UTC)",
             dir.display(),
             s.days,
             if s.days == 1 { "" } else { "s" },
@@ -133,10 +139,10 @@ pub struct Expected<'a> {
 pub fn check_checkpoint(c: &Checkpoint, x: &Expected, shown: &str) -> Result<()> {
     let bad = |why: String| Err(Error(format!("{shown}: {why}")));
     if c.fingerprint != x.fingerprint {
+        let short: String = c.fingerprint.chars().take(12).collect();
         return bad(format!(
-            "this checkpoint belongs to another dataset (`{}`, fingerprint {}); use a new --checkpoint directory",
-            c.dataset,
-            &c.fingerprint[..c.fingerprint.len().min(12)]
+            "this checkpoint belongs to another dataset (`{}`, fingerprint {short}); use a new --checkpoint directory",
+            c.dataset
         ));
     }
     if c.sink != x.sink {
@@ -152,7 +158,7 @@ pub fn check_checkpoint(c: &Checkpoint, x: &Expected, shown: &str) -> Result<()>
 fn check_position(c: &Checkpoint, x: &Expected) -> std::result::Result<(), String> {
     let tl = x.tl;
     if c.position_ms < x.earliest_ms.min(tl.start_ms) {
-        return Err(format!("its position {} lies before the dataset ({})", c.position_ms, tl.start_ms));
+        return Err(format!("its position {} lies before the dataset ({})", ts(c.position_ms), ts(tl.start_ms)));
     }
     if !tl.looping && c.position_ms > tl.end_ms {
         return Err(format!(
@@ -167,8 +173,8 @@ fn check_position(c: &Checkpoint, x: &Expected) -> std::result::Result<(), Strin
     if c.events_emitted > reached {
         return Err(format!("it counts {} events emitted, more than its position holds ({reached})", c.events_emitted));
     }
-    if c.wall_ms > x.now_ms + FUTURE_SLACK_MS {
-        return Err(format!("its wall time {} is more than a day in the future", c.wall));
+    if c.wall_ms > x.now_ms.saturating_add(FUTURE_SLACK_MS) {
+        return Err(format!("its wall time {} is more than a day in the future", ts(c.wall_ms)));
     }
     if let Some(p) = &c.pending {
         let end = (x.offset_of)(p.position_ms).map_err(|e| e.0)?;

@@ -40,10 +40,10 @@ pub fn read_extract_hashed(path: &Path) -> Result<(RoadData, String), String> {
 
 /// Parses an extract's bytes (`.osm.pbf` or OSM XML) into its drive network.
 pub fn parse_bytes(bytes: &[u8], is_pbf: bool) -> Result<RoadData, String> {
-    let parsed = std::panic::catch_unwind(|| if is_pbf { parse_pbf(bytes) } else { parse_xml(bytes) });
+    let parsed = crate::error::catch_decoder_panic(|| if is_pbf { parse_pbf(bytes) } else { parse_xml(bytes) });
     let (nodes, ways) = match parsed {
-        Ok(r) => r?,
-        Err(_) => return Err("the OSM extract is corrupt (the decoder failed)".into()),
+        Some(r) => r?,
+        None => return Err("the OSM extract is corrupt (the decoder failed)".into()),
     };
     let data = assemble(nodes, ways);
     if data.ways.is_empty() {
@@ -87,20 +87,47 @@ fn check_blob_kinds(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Every string a block's tags refer to exists: the decoder indexes its
-/// string table without checking.
-fn check_string_refs(block: &osmpbfreader::osmformat::PrimitiveBlock) -> Result<(), String> {
+/// Everything the decoder would trust about a block holds: every string a
+/// tag refers to exists (it indexes its string table unchecked), and every
+/// delta-coded id, coordinate and node reference adds up without overflow.
+fn check_block(block: &osmpbfreader::osmformat::PrimitiveBlock) -> Result<(), String> {
     let n = block.stringtable.s.len() as u64;
     let known = |i: u64| i < n;
+    let (granularity, lat0, lon0) = (block.granularity() as i64, block.lat_offset(), block.lon_offset());
+    // A coordinate in the decoder's arithmetic: offset + granularity * value.
+    let coord_fits = |offset: i64, v: i64| granularity.checked_mul(v).and_then(|x| x.checked_add(offset)).is_some();
     for g in &block.primitivegroup {
-        let dense = g.dense.keys_vals.iter().all(|&k| k >= 0 && known(k as u64));
-        let nodes = g.nodes.iter().all(|nd| nd.keys.iter().chain(&nd.vals).all(|&k| known(k as u64)));
-        let ways = g.ways.iter().all(|w| w.keys.iter().chain(&w.vals).all(|&k| known(k as u64)));
+        let d = &g.dense;
+        let dense = d.keys_vals.iter().all(|&k| k >= 0 && known(k as u64))
+            && running_sums(&d.id).is_some()
+            && running_sums(&d.lat).is_some_and(|s| s.iter().all(|&v| coord_fits(lat0, v)))
+            && running_sums(&d.lon).is_some_and(|s| s.iter().all(|&v| coord_fits(lon0, v)));
+        let nodes = g.nodes.iter().all(|nd| {
+            nd.keys.iter().chain(&nd.vals).all(|&k| known(k as u64))
+                && coord_fits(lat0, nd.lat())
+                && coord_fits(lon0, nd.lon())
+        });
+        let ways = g
+            .ways
+            .iter()
+            .all(|w| w.keys.iter().chain(&w.vals).all(|&k| known(k as u64)) && running_sums(&w.refs).is_some());
         if !(dense && nodes && ways) {
-            return Err("corrupt PBF: a tag refers to a string its block does not hold".into());
+            return Err("corrupt PBF: a block's tags, ids or coordinates do not decode".into());
         }
     }
     Ok(())
+}
+
+/// The running sums of delta-coded values, or `None` if one overflows.
+fn running_sums(deltas: &[i64]) -> Option<Vec<i64>> {
+    let mut acc = 0i64;
+    deltas
+        .iter()
+        .map(|&d| {
+            acc = acc.checked_add(d)?;
+            Some(acc)
+        })
+        .collect()
 }
 
 fn parse_pbf(bytes: &[u8]) -> Result<Parsed, String> {
@@ -110,7 +137,7 @@ fn parse_pbf(bytes: &[u8]) -> Result<Parsed, String> {
     let mut ways = Vec::new();
     for block in reader.primitive_blocks() {
         let block = block.map_err(|e| format!("corrupt or truncated PBF: {e}"))?;
-        check_string_refs(&block)?;
+        check_block(&block)?;
         for n in osmpbfreader::blocks::nodes(&block) {
             let p = [n.lat(), n.lon()];
             if !on_earth(p) {

@@ -119,9 +119,10 @@ impl Document {
         match lines.len() {
             0 => Error(format!("{}: invalid scenario", self.path.display())),
             1 => Error(lines[0].clone()),
-            n => {
+            _ => {
                 let more = problems.len().saturating_sub(SHOWN);
                 let tail = if more > 0 { format!("\n  ... and {more} more") } else { String::new() };
+                let n = problems.len();
                 Error(format!("{}: {n} problems:\n  {}{tail}", self.path.display(), lines.join("\n  ")))
             }
         }
@@ -171,8 +172,8 @@ fn plain_words(message: &str) -> String {
         ("invalid type: sequence", "found an array"),
         ("invalid type: ", "found "),
         ("invalid value: ", "found "),
-        ("floating point", "the number"),
-        ("integer", "the number"),
+        ("floating point `", "the number `"),
+        ("integer `", "the number `"),
     ];
     let mut text = message.to_string();
     for (rust, plain) in WORDS {

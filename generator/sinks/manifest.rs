@@ -28,6 +28,7 @@ use crate::scenario::hex;
 pub const FORMAT: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub format: u32,
     pub simkit_version: String,
@@ -43,6 +44,7 @@ pub struct Manifest {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ScenarioInfo {
     pub name: String,
     pub kind: String,
@@ -58,6 +60,7 @@ pub struct ScenarioInfo {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct LocationInfo {
     pub id: i8,
     pub code: String,
@@ -71,6 +74,7 @@ pub struct LocationInfo {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct RoadSourceInfo {
     pub kind: String,
     /// File name of the extract (not its path, which differs between machines).
@@ -83,9 +87,24 @@ pub struct RoadSourceInfo {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct FileInfo {
     pub bytes: u64,
     pub sha256: String,
+}
+
+/// `v` with every object's keys in sorted order.
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 /// sha256 of a file, streamed.
@@ -116,15 +135,17 @@ impl Manifest {
         self.tools.insert(name.to_string(), info);
     }
 
-    /// sha256 of the manifest's JSON without the fingerprint, the simkit
-    /// version and the tools.
+    /// sha256 of the manifest's compact JSON, keys sorted at every level,
+    /// without the fingerprint, the simkit version and the tools: the same
+    /// text whatever order a file lists its keys in (replay_source.py
+    /// computes it the same way).
     pub fn compute_fingerprint(&self) -> String {
         let mut m = self.clone();
         m.fingerprint.clear();
         m.simkit_version.clear();
         m.tools.clear();
-        let json = serde_json::to_string(&m).unwrap_or_default();
-        hex(&Sha256::digest(json.as_bytes()))
+        let value = serde_json::to_value(&m).map(sorted).unwrap_or_default();
+        hex(&Sha256::digest(value.to_string().as_bytes()))
     }
 
     /// Reads `dir/manifest.json`: a simkit manifest of this format.

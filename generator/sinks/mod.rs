@@ -5,6 +5,7 @@
 //! [`write_dataset`].
 
 pub mod dims;
+pub mod files;
 mod float_lists;
 pub mod manifest;
 pub mod output;

@@ -10,8 +10,8 @@
 //! by the CLI's signal handler; a killed one leaves a partial directory that
 //! the next run on the same path removes (it is unlocked by then). Where the
 //! file system cannot exchange, the old dataset is first renamed to
-//! `<partial>.old`, and a run that finds such a directory without a dataset
-//! beside it moves it back.
+//! `<partial>.old` (and put back if the new one cannot follow), and a run
+//! that finds such a directory without a dataset beside it moves it back.
 //!
 //! What may be replaced: nothing that is not a dataset (a `manifest.json`
 //! that parses, and only the files it lists), no directory that holds one of
@@ -22,20 +22,40 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::error::{Context, Error, Result};
+use crate::sinks::files::{sync_dir, try_lock_dir};
 use crate::sinks::manifest::Manifest;
 
-/// Partial directories of this process, removed on interrupt.
+/// Partial directories of this process, removed on interrupt. Held while a
+/// partial directory is created and registered, and while `commit` swaps it
+/// in, so an interrupt sees each one either pending or committed.
 static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Removes every partial output of this process and keeps them from being
-/// committed (the lock is held until exit). For signal handlers: call it,
-/// then exit.
-pub fn remove_partial_outputs() {
+/// What an interrupt found.
+#[derive(Debug, PartialEq)]
+pub enum Interrupted {
+    /// A partial output was removed: nothing was replaced.
+    Removed,
+    /// No output was being written (none yet, or already committed).
+    NothingPending,
+}
+
+/// Removes every partial output of this process and keeps any from being
+/// committed afterwards (the registry stays locked until exit). For signal
+/// handlers: call it, then exit.
+pub fn remove_partial_outputs() -> Interrupted {
     let mut partial = PARTIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let found = if partial.is_empty() { Interrupted::NothingPending } else { Interrupted::Removed };
     for dir in partial.drain(..) {
-        let _ = std::fs::remove_dir_all(&dir);
+        // Writers may still be adding files: try again until the directory is gone.
+        for _ in 0..50 {
+            if std::fs::remove_dir_all(&dir).is_ok() || !dir.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
     std::mem::forget(partial);
+    found
 }
 
 /// A directory being written; dropped without [`OutputDir::commit`] it disappears.
@@ -54,14 +74,11 @@ fn partial_prefix(target: &Path) -> String {
     format!(".{name}.partial-")
 }
 
-/// Locks `dir` (exclusive, non-blocking): `Ok(None)` when another process holds it.
-fn try_lock_dir(dir: &Path) -> std::io::Result<Option<File>> {
-    let f = File::open(dir)?;
-    match f.try_lock() {
-        Ok(()) => Ok(Some(f)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(e),
-    }
+/// Where the fallback swap parks the old dataset: `<partial>.old`.
+fn old_path(partial: &Path) -> PathBuf {
+    let mut name = partial.as_os_str().to_os_string();
+    name.push(".old");
+    PathBuf::from(name)
 }
 
 impl OutputDir {
@@ -93,18 +110,8 @@ impl OutputDir {
         let checked = check_not_holding_inputs(&shown, &target, &parent, inputs)
             .and_then(|()| check_replaceable(&shown, &target, &parent))
             .and_then(|()| clean_leftovers(&shown, &target, &parent))
-            .and_then(|()| {
-                tempfile::Builder::new()
-                    .prefix(&partial_prefix(&target))
-                    .tempdir_in(&parent)
-                    .context(|| format!("{}: cannot write in the output directory", parent.display()))
-            });
-        let partial = checked.inspect_err(|_| remove_created())?.keep();
-        let lock = try_lock_dir(&partial)
-            .ok()
-            .flatten()
-            .ok_or_else(|| Error(format!("{}: cannot lock the partial output", partial.display())))?;
-        PARTIAL.lock().unwrap_or_else(|p| p.into_inner()).push(partial.clone());
+            .and_then(|()| new_partial(&target, &parent));
+        let (partial, lock) = checked.inspect_err(|_| remove_created())?;
         Ok(OutputDir { target, partial, _lock: lock, committed: false, created_parents })
     }
 
@@ -117,29 +124,30 @@ impl OutputDir {
         let shown = self.target.display().to_string();
         let parent = self.partial.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
         let mut partial = PARTIAL.lock().unwrap_or_else(|p| p.into_inner());
-        if !partial.contains(&self.partial) {
-            return Err(Error(format!("{shown}: interrupted")));
-        }
         // The target may have changed while the run was busy.
         check_replaceable(&shown, &self.target, &parent)?;
-        let old = if self.target.exists() { Some(self.swap_in()?) } else { None };
-        if old.is_none() {
+        let old = if self.target.exists() {
+            Some(self.swap_in()?)
+        } else {
             std::fs::rename(&self.partial, &self.target)
                 .context(|| format!("{shown}: cannot move the new dataset into place"))?;
-        }
+            None
+        };
         self.committed = true;
         partial.retain(|p| p != &self.partial);
         drop(partial);
+        // The new dataset is in place: an old one that will not go is only a
+        // leftover, which the next run on this path removes.
         if let Some(old) = old {
-            std::fs::remove_dir_all(&old).context(|| format!("{}: cannot remove the old dataset", old.display()))?;
+            let _ = std::fs::remove_dir_all(&old);
         }
-        crate::replay::checkpoint::sync_dir(&parent)?;
+        sync_dir(&parent)?;
         Ok(self.target.clone())
     }
 
     /// Puts the partial directory at the target and returns where the old
     /// dataset went: an atomic exchange, or two renames where the file
-    /// system cannot exchange.
+    /// system cannot exchange (the old dataset put back if the second fails).
     fn swap_in(&self) -> Result<PathBuf> {
         match exchange(&self.partial, &self.target) {
             Ok(()) => return Ok(self.partial.clone()),
@@ -148,13 +156,33 @@ impl OutputDir {
             }
             Err(_) => {}
         }
-        let old = self.partial.with_extension("old");
+        let old = old_path(&self.partial);
         std::fs::rename(&self.target, &old)
             .context(|| format!("{}: cannot replace the old dataset", self.target.display()))?;
-        std::fs::rename(&self.partial, &self.target)
-            .context(|| format!("{}: cannot move the new dataset into place", self.target.display()))?;
+        if let Err(e) = std::fs::rename(&self.partial, &self.target) {
+            let _ = std::fs::rename(&old, &self.target);
+            return Err(Error(format!("{}: cannot move the new dataset into place: {e}", self.target.display())));
+        }
         Ok(old)
     }
+}
+
+/// Creates, locks and registers a partial directory beside `target`: the
+/// registry is held throughout, so an interrupt never misses it.
+fn new_partial(target: &Path, parent: &Path) -> Result<(PathBuf, File)> {
+    let mut registry = PARTIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let temp = tempfile::Builder::new()
+        .prefix(&partial_prefix(target))
+        .tempdir_in(parent)
+        .context(|| format!("{}: cannot write in the output directory", parent.display()))?;
+    let lock = match try_lock_dir(temp.path()) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => return Err(Error(format!("{}: another process locked the partial output", temp.path().display()))),
+        Err(e) => return Err(Error(format!("{}: cannot lock the partial output: {e}", temp.path().display()))),
+    };
+    let partial = temp.keep();
+    registry.push(partial.clone());
+    Ok((partial, lock))
 }
 
 impl Drop for OutputDir {

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 use super::document::{key_path, Document, KeyPath};
 use crate::error::Result;
+pub use crate::figures::figure;
+use crate::figures::number;
 use crate::ids::PER_PARTITION;
 use crate::limits::{MAX_EVENTS, MAX_ORDER_SPAN_MS};
 use crate::model::calendar::Calendar;
@@ -104,7 +106,8 @@ pub struct KitchenScenario {
     pub inputs: Vec<PathBuf>,
 }
 
-const MPH_TO_MPS: f64 = 0.44704;
+/// Metres per second in one mile per hour.
+pub const MPH_TO_MPS: f64 = 0.44704;
 /// Brands one order may hold (the orders table stores up to three).
 const MAX_BRANDS_PER_ORDER: f64 = 3.0;
 /// Peak and weekday multipliers at most: beyond, the weights lose meaning.
@@ -144,6 +147,11 @@ impl Problems {
             return None;
         }
         Some(d)
+    }
+
+    /// [`Self::check`] for a number, shown readably at any size.
+    fn num(&mut self, path: &str, ok: bool, want: &str, found: f64) {
+        self.check(path, ok, want, number(found));
     }
 
     /// `v` must lie in the range `ok` accepts; `want` says what was expected.
@@ -188,6 +196,7 @@ impl KitchenScenario {
         let t = &file.tables;
         let paths = [&t.brands, &t.menus, &t.categories, &t.items, &t.brand_locations].map(|f| dir.join(f));
         let tables = tables::Tables::read(&paths, &locations)?;
+        check_order_totals(&basket, &tables.items).map_err(|m| doc.error_at(&key_path("basket"), &m))?;
         Ok(KitchenScenario {
             name: file.name,
             description: file.description,
@@ -223,16 +232,14 @@ pub fn schema() -> serde_json::Value {
 }
 
 fn validate_time(p: &mut Problems, file: &KitchenFile) -> Option<Calendar> {
-    if file.kind != "ghost_kitchen" {
-        p.key("kind", format!("expected \"ghost_kitchen\", found {:?}", file.kind));
-    }
     p.check(
         "name",
         is_identifier(&file.name),
         "a plain name (letters, digits, `_` and `-`)",
         format!("{:?}", file.name),
     );
-    p.check("time.days", (1..=36_500).contains(&file.time.days), "1 ..= 36500 days", file.time.days);
+    let days_ok = (1..=36_500).contains(&file.time.days);
+    p.check("time.days", days_ok, "1 ..= 36500 days", file.time.days);
     let start = chrono::NaiveDate::parse_from_str(&file.time.start, "%Y-%m-%d").ok();
     let in_range = start.is_some_and(|d| (1900..=9899).contains(&chrono::Datelike::year(&d)));
     p.check(
@@ -241,7 +248,8 @@ fn validate_time(p: &mut Problems, file: &KitchenFile) -> Option<Calendar> {
         "a date \"YYYY-MM-DD\" from 1900-01-01 to 9899-12-31",
         format!("{:?}", file.time.start),
     );
-    let start = start.filter(|_| in_range)?;
+    // Without a valid window there is nothing to bound (and no day loop may run).
+    let start = start.filter(|_| in_range && days_ok)?;
     Some(Calendar { start, days: file.time.days })
 }
 
@@ -253,7 +261,7 @@ fn validate_profiles(p: &mut Problems, file: &KitchenFile) -> HashMap<String, Ve
         for (i, peak) in prof.peaks.iter().enumerate() {
             let key = format!("demand.profiles.{pname}.peaks.{i}");
             let multiplier_ok = (0.0..=MAX_MULTIPLIER).contains(&peak.multiplier);
-            p.check(&format!("{key}.multiplier"), multiplier_ok, "a multiplier in 0 ..= 1000", peak.multiplier);
+            p.num(&format!("{key}.multiplier"), multiplier_ok, "a multiplier in 0 ..= 1000", peak.multiplier);
             match (parse_clock(&peak.start), parse_clock(&peak.end)) {
                 (Ok(s), Ok(e)) if e > s => {
                     peaks.push(Peak { start_min: s, end_min: e, multiplier: peak.multiplier, shape: peak.shape })
@@ -308,15 +316,15 @@ fn validate_location(
     let key = |k: &str| format!("locations.{code}.{k}");
     p.check(&format!("locations.{code}"), is_identifier(code), "a location code of letters, digits, `_` and `-`", code);
     let lat_ok = (-90.0..=90.0).contains(&l.kitchen.lat);
-    p.check(&key("kitchen.lat"), lat_ok, "a latitude in -90 ..= 90", l.kitchen.lat);
+    p.num(&key("kitchen.lat"), lat_ok, "a latitude in -90 ..= 90", l.kitchen.lat);
     let lon_ok = (-180.0..=180.0).contains(&l.kitchen.lon);
-    p.check(&key("kitchen.lon"), lon_ok, "a longitude in -180 ..= 180", l.kitchen.lon);
+    p.num(&key("kitchen.lon"), lon_ok, "a longitude in -180 ..= 180", l.kitchen.lon);
     let radius_ok = l.delivery_radius_m > 0.0 && l.delivery_radius_m <= 100_000.0;
-    p.check(&key("delivery_radius_m"), radius_ok, "a radius in (0, 100000] metres", l.delivery_radius_m);
+    p.num(&key("delivery_radius_m"), radius_ok, "a radius in (0, 100000] metres", l.delivery_radius_m);
     let base_ok = (0.0..=1e6).contains(&l.base_orders_per_day);
-    p.check(&key("base_orders_per_day"), base_ok, "0 ..= 1000000 orders per day", l.base_orders_per_day);
+    p.num(&key("base_orders_per_day"), base_ok, "0 ..= 1000000 orders per day", l.base_orders_per_day);
     let growth_ok = l.daily_growth > -1.0 && l.daily_growth < 1.0;
-    p.check(&key("daily_growth"), growth_ok, "a daily growth rate in (-1, 1)", l.daily_growth);
+    p.num(&key("daily_growth"), growth_ok, "a daily growth rate in (-1, 1)", l.daily_growth);
     let clock = LocalClock::parse(&l.timezone).map_err(|m| p.key(&key("timezone"), m)).ok();
     let weights = shared.profiles.get(&l.profile).cloned();
     if weights.is_none() {
@@ -350,8 +358,8 @@ fn validate_basket(p: &mut Problems, file: &KitchenFile) -> Option<Basket> {
         p.dist_within("basket.brands_per_order", &b.brands_per_order, 1.0, MAX_BRANDS_PER_ORDER, "brands in an order");
     let items = p.dist_within("basket.items_per_brand", &b.items_per_brand, 1.0, f64::INFINITY, "items per brand");
     let qty = p.dist_within("basket.quantity", &b.quantity, 1.0, 127.0, "a quantity");
-    p.check("basket.brand_weight_floor", b.brand_weight_floor >= 0.0, "a weight >= 0", b.brand_weight_floor);
-    p.check("basket.days_per_month", b.days_per_month > 0.0, "a number of days > 0", b.days_per_month);
+    p.num("basket.brand_weight_floor", b.brand_weight_floor >= 0.0, "a weight >= 0", b.brand_weight_floor);
+    p.num("basket.days_per_month", b.days_per_month > 0.0, "a number of days > 0", b.days_per_month);
     Some(Basket {
         brands_per_order: brands?,
         items_per_brand: items?,
@@ -373,7 +381,7 @@ fn validate_lifecycle(p: &mut Problems, file: &KitchenFile) -> Option<Lifecycle>
     let fraction =
         p.dist_within("lifecycle.driver_arrival.fraction", &lc.driver_arrival.fraction, 0.0, 1.0, "a share of a span");
     let prob = lc.driver_arrival.after_ready_probability;
-    p.check(
+    p.num(
         "lifecycle.driver_arrival.after_ready_probability",
         (0.0..=1.0).contains(&prob),
         "a probability in 0 ..= 1",
@@ -385,7 +393,7 @@ fn validate_lifecycle(p: &mut Problems, file: &KitchenFile) -> Option<Lifecycle>
 
 fn validate_driving_and_output(p: &mut Problems, file: &KitchenFile) {
     let speed = file.driving.speed_mph;
-    p.check("driving.speed_mph", (1.0..=200.0).contains(&speed), "a speed in 1 ..= 200 mph", speed);
+    p.num("driving.speed_mph", (1.0..=200.0).contains(&speed), "a speed in 1 ..= 200 mph", speed);
     p.check(
         "driving.ping_interval_s",
         file.driving.ping_interval_s >= 1,
@@ -393,7 +401,7 @@ fn validate_driving_and_output(p: &mut Problems, file: &KitchenFile) {
         file.driving.ping_interval_s,
     );
     let snap = file.roads.max_snap_m;
-    p.check("roads.max_snap_m", snap > 0.0 && snap <= 100_000.0, "a distance in (0, 100000] metres", snap);
+    p.num("roads.max_snap_m", snap > 0.0 && snap <= 100_000.0, "a distance in (0, 100000] metres", snap);
     let rows = file.output.row_group_rows;
     p.check("output.row_group_rows", (1..=1 << 24).contains(&rows), "1 ..= 16777216 rows", rows);
     let level = file.output.zstd_level;
@@ -442,7 +450,31 @@ fn check_volume(p: &mut Problems, calendar: &Calendar, locations: &[Location], f
 /// a Poisson tail no draw reaches.
 pub fn max_orders(volume: &DailyVolume, day: u32, weekday: usize) -> f64 {
     let target = volume.upper_bound(day, weekday);
+    if target.is_nan() {
+        return f64::INFINITY; // growth compounded past any figure, times a zero
+    }
     target + 10.0 * target.sqrt() + 10.0
+}
+
+/// The largest order total the orders table can hold: decimal(12, 2).
+const MAX_TOTAL_CENTS: f64 = 999_999_999_999.0;
+
+/// The dearest order the basket rules allow (every brand its most items,
+/// each at the top quantity and the dearest price) fits the total column.
+fn check_order_totals(basket: &Basket, items: &[Item]) -> std::result::Result<(), String> {
+    let mut per_brand: HashMap<i8, usize> = HashMap::new();
+    items.iter().for_each(|it| *per_brand.entry(it.brand_id).or_default() += 1);
+    let largest_menu = per_brand.values().copied().max().unwrap_or(0) as f64;
+    let lines = MAX_BRANDS_PER_ORDER * basket.items_per_brand.bounds().1.round().min(largest_menu);
+    let dearest = items.iter().map(|it| it.price_cents).max().unwrap_or(0) as f64;
+    let total = lines * basket.quantity.bounds().1.round() * dearest;
+    if total > MAX_TOTAL_CENTS {
+        return Err(format!(
+            "an order could total up to {} (its brands' most items at the top quantity and the dearest price); at most 9,999,999,999.99 fits the orders' total",
+            figure(total / 100.0)
+        ));
+    }
+    Ok(())
 }
 
 /// The kitchen steps together stay well within [`MAX_ORDER_SPAN_MS`] (the
@@ -459,20 +491,4 @@ fn check_span(p: &mut Problems, lc: &Lifecycle) {
             ),
         );
     }
-}
-
-/// A figure for a message: grouped digits, or scientific beyond 10^15.
-pub fn figure(x: f64) -> String {
-    if !x.is_finite() || x.abs() >= 1e15 {
-        return format!("{x:.3e}");
-    }
-    let digits = format!("{:.0}", x.ceil());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

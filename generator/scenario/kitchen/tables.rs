@@ -66,7 +66,11 @@ pub struct Tables {
     pub presence: Vec<BrandPresence>,
 }
 
-/// Exact cents of a price written like `8.08` (>= 0, at most 2 decimals).
+/// The dearest item a menu may hold, in cents (keeps every order total
+/// within the orders table's decimal(12, 2)).
+pub const MAX_PRICE_CENTS: i64 = 100_000_000;
+
+/// Exact cents of a price written like `8.08` (0 ..= 1000000.00, at most 2 decimals).
 pub fn parse_cents(price: &str) -> Option<i64> {
     let (whole, frac) = price.split_once('.').unwrap_or((price, ""));
     if whole.is_empty()
@@ -77,7 +81,8 @@ pub fn parse_cents(price: &str) -> Option<i64> {
         return None;
     }
     let frac_cents = format!("{frac:0<2}").parse::<i64>().ok()?;
-    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac_cents)
+    let cents = whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac_cents)?;
+    (cents <= MAX_PRICE_CENTS).then_some(cents)
 }
 
 /// Checks an id column: positive, unique, within the range of its stored type.
@@ -158,7 +163,10 @@ impl RawTables {
                 items.error(
                     i,
                     "price",
-                    &format!("expected a price like 8.08 (>= 0, at most 2 decimals), found \"{}\"", it.price),
+                    &format!(
+                        "expected a price like 8.08 (0 ..= 1000000.00, at most 2 decimals), found \"{}\"",
+                        it.price
+                    ),
                 )
             })?;
             out_items.push(Item {
@@ -268,5 +276,8 @@ mod tests {
         assert_eq!(parse_cents("1.234"), None);
         assert_eq!(parse_cents("-1.00"), None);
         assert_eq!(parse_cents("abc"), None);
+        assert_eq!(parse_cents("1000000.00"), Some(MAX_PRICE_CENTS));
+        assert_eq!(parse_cents("1000000.01"), None);
+        assert_eq!(parse_cents("99999999999999999999"), None);
     }
 }
