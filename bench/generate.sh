@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: the full 90-day canonical scenario, on synthetic roads and with
-# San Francisco on the real sf-north extract. Prints the median wall time,
-# events/s, CPU time (user + sys: steadier than wall on a shared machine) and
-# peak RSS of N runs (default 5). Not a test: nothing is asserted.
+# San Francisco on the real sf-north extract, and one line per other kind
+# (weather: 200 stations over 25 years). Prints the median wall time, rows/s
+# of the largest table, CPU time (user + sys: steadier than wall on a shared
+# machine) and peak RSS of N runs (default 5). Not a test: nothing is asserted.
 #   bash bench/generate.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,28 +16,30 @@ trap 'rm -rf "$out"' EXIT
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
+# bench LABEL SCENARIO TABLE [generate args...]
 bench() {
-  local label=$1; shift
+  local label=$1 scenario=$2 table=$3; shift 3
   local walls=() cpus=() rss=() events=0
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M %U %S" -o "$out/time" "$bin" generate scenarios/caspers.toml -q --out "$out/ds" "$@" >/dev/null
+    /usr/bin/time -f "%e %M %U %S" -o "$out/time" "$bin" generate "$scenario" -q --out "$out/ds" "$@" >/dev/null
     read -r wall kb user sys <"$out/time"
     walls+=("$wall"); rss+=("$kb"); cpus+=("$(echo "$user + $sys" | bc -l)")
   done
-  events=$(python3 -c "import json,sys; print(json.load(open('$out/ds/manifest.json'))['tables']['events'])")
+  events=$(python3 -c "import json,sys; print(json.load(open('$out/ds/manifest.json'))['tables']['$table'])")
   local w c r
   w=$(printf '%s\n' "${walls[@]}" | median)
   c=$(printf '%s\n' "${cpus[@]}" | median)
   r=$(printf '%s\n' "${rss[@]}" | median)
-  printf '%-28s median wall %6.2f s  %9.0f events/s  CPU %5.2f s  peak RSS %5.0f MB  (%d events, runs: %s)\n' \
-    "$label" "$w" "$(echo "$events / $w" | bc -l)" "$c" "$(echo "$r / 1024" | bc -l)" "$events" "${walls[*]}"
+  printf '%-30s median wall %6.2f s  %9.0f %s/s  CPU %5.2f s  peak RSS %5.0f MB  (%d %s, runs: %s)\n' \
+    "$label" "$w" "$(echo "$events / $w" | bc -l)" "$table" "$c" "$(echo "$r / 1024" | bc -l)" "$events" "$table" "${walls[*]}"
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-bench "canonical, synthetic roads"
+bench "canonical, synthetic roads" scenarios/caspers.toml events
 if [ -n "$osm_dir" ] && [ -f "$osm_dir/sf-north.osm.pbf" ]; then
-  bench "canonical, SF on sf-north" --osm "sf=$osm_dir/sf-north.osm.pbf"
+  bench "canonical, SF on sf-north" scenarios/caspers.toml events --osm "sf=$osm_dir/sf-north.osm.pbf"
 else
   echo "skipped SF on sf-north: set SIMKIT_OSM_DIR to the folder of sf-north.osm.pbf"
 fi
-bench "canonical, synthetic, 1 thread" --threads 1
+bench "canonical, synthetic, 1 thread" scenarios/caspers.toml events --threads 1
+bench "weather, 200 stations x 25 y" scenarios/weather.toml reports --set stations.count=200 --set time.days=9132

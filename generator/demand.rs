@@ -17,6 +17,8 @@ pub struct Demand<'a> {
     pub clock: &'a LocalClock,
     /// 1440 weights, one per local minute of the day.
     pub profile: &'a [f64],
+    /// The day's own multiplier of its target (a dated anomaly; 1 otherwise).
+    pub multiplier: f64,
 }
 
 /// Arrival timestamps (epoch ms) of one partition, ascending: all within
@@ -26,14 +28,15 @@ pub fn arrivals(seed: u64, location: u32, day: u32, calendar: &Calendar, demand:
         day,
         calendar.weekday(day),
         &mut stream(seed, location as u64, day as u64, Purpose::DailyNoise),
-    );
+    ) as f64
+        * demand.multiplier;
     let mut rng = stream(seed, location as u64, day as u64, Purpose::Arrivals);
     let local = demand.clock.day(calendar.date(day));
     let weights = demand.clock.minute_weights(&local, demand.profile);
     let day_start = local.start_ms;
     let mut out = Vec::with_capacity(target as usize + 64);
     let mut counts = Vec::new();
-    arrivals_per_minute(target as f64, &weights, &mut rng, |minute, n| counts.push((minute, n)));
+    arrivals_per_minute(target, &weights, &mut rng, |minute, n| counts.push((minute, n)));
     for (minute, n) in counts {
         for _ in 0..n {
             let second: i64 = rng.random_range(0..60);

@@ -9,13 +9,18 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::events::{merge, Dataset};
+use crate::kinds::retail::{self, RetailScenario};
+use crate::kinds::weather::{self, WeatherScenario};
+use crate::kinds::Model;
 use crate::lifecycles::{simulate, EVENT_TYPES};
+use crate::model::calendar::Calendar;
 use crate::progress::Progress;
 use crate::roads::{self, osm, synthetic, AreaSpec, DeliveryArea, RoadData, RoadSource};
 use crate::scenario::{self, KitchenScenario};
 use crate::seed::{key, Purpose};
 use crate::sinks::manifest::{LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo};
-use crate::sinks::{write_dataset, OutputDir};
+use crate::sinks::parquet::Encoding;
+use crate::sinks::{write_dataset, write_tables, OutputDir};
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -94,8 +99,8 @@ fn road_info(source: &RoadSource) -> RoadSourceInfo {
     }
 }
 
-fn default_out(scn: &KitchenScenario) -> PathBuf {
-    Path::new("outputs").join(&scn.name)
+fn default_out(name: &str) -> PathBuf {
+    Path::new("outputs").join(name)
 }
 
 /// Checks `--osm` against the scenario's locations: known codes, one extract each.
@@ -150,10 +155,44 @@ fn timing(stage: &str, since: &mut Instant) {
     *since = Instant::now();
 }
 
+/// A manifest with the scenario's fields filled in; tables and files follow.
+fn new_manifest(
+    loaded: &scenario::Scenario,
+    name: &str,
+    seed: u64,
+    c: &Calendar,
+    (start_ms, end_ms): (i64, i64),
+) -> Manifest {
+    Manifest {
+        format: crate::sinks::manifest::FORMAT,
+        simkit_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: ScenarioInfo {
+            name: name.to_string(),
+            kind: loaded.model.kind().name.to_string(),
+            hash: loaded.hash.clone(),
+            seed,
+            start: c.start.to_string(),
+            days: c.days,
+            start_ms,
+            end_ms,
+        },
+        fingerprint: String::new(),
+        locations: Vec::new(),
+        tables: Default::default(),
+        event_types: Default::default(),
+        model: Default::default(),
+        files: Default::default(),
+        tools: Default::default(),
+    }
+}
+
 /// The manifest of a finished simulation, files not yet listed.
-fn describe(loaded: &scenario::Scenario, areas: &[DeliveryArea], sim: &crate::lifecycles::Simulation) -> Manifest {
-    let scn = &loaded.kitchen;
-    let (start_ms, end_ms) = window(scn);
+fn describe(
+    loaded: &scenario::Scenario,
+    areas: &[DeliveryArea],
+    sim: &crate::lifecycles::Simulation,
+) -> Result<Manifest> {
+    let scn = loaded.kitchen("generate")?;
     let mut per_loc = vec![(0u64, 0u64); scn.locations.len()];
     for o in &sim.orders {
         per_loc[o.location as usize].0 += 1;
@@ -184,26 +223,11 @@ fn describe(loaded: &scenario::Scenario, areas: &[DeliveryArea], sim: &crate::li
         ("items", scn.items.len()),
         ("event_types", EVENT_TYPES.len()),
     ];
-    Manifest {
-        format: crate::sinks::manifest::FORMAT,
-        simkit_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: ScenarioInfo {
-            name: scn.name.clone(),
-            kind: "ghost_kitchen".into(),
-            hash: loaded.hash.clone(),
-            seed: scn.seed,
-            start: scn.calendar.start.to_string(),
-            days: scn.calendar.days,
-            start_ms,
-            end_ms,
-        },
-        fingerprint: String::new(),
-        locations: locations.collect(),
-        tables: tables.into_iter().map(|(name, n)| (name.to_string(), n as u64)).collect(),
-        event_types: EVENT_TYPES.iter().zip(per_type).map(|(name, n)| (name.to_string(), n)).collect(),
-        files: Default::default(),
-        tools: Default::default(),
-    }
+    let mut m = new_manifest(loaded, &scn.name, scn.seed, &scn.calendar, window(scn));
+    m.locations = locations.collect();
+    m.tables = tables.into_iter().map(|(name, n)| (name.to_string(), n as u64)).collect();
+    m.event_types = EVENT_TYPES.iter().zip(per_type).map(|(name, n)| (name.to_string(), n)).collect();
+    Ok(m)
 }
 
 pub fn run(opts: &Options) -> Result<Summary> {
@@ -215,10 +239,114 @@ pub fn run(opts: &Options) -> Result<Summary> {
         sets.push(format!("time.days={d}"));
     }
     let loaded = scenario::load(&opts.scenario, &sets)?;
-    let scn = &loaded.kitchen;
-    check_osm_overrides(opts, scn)?;
     timing("scenario", &mut lap);
-    let out = opts.out.clone().unwrap_or_else(|| default_out(scn));
+    let (out, manifest) = match &loaded.model {
+        Model::GhostKitchen(scn) => run_kitchen(opts, &loaded, scn, &progress, lap)?,
+        Model::Retail(r) => run_retail(opts, &loaded, r, &progress)?,
+        Model::Weather(w) => run_weather(opts, &loaded, w, &progress)?,
+    };
+    Ok(Summary { out, manifest, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// Flags that only the ghost kitchen reads, refused for other kinds.
+fn refuse_road_flags(opts: &Options, kind: &str) -> Result<()> {
+    if let Some((code, path)) = opts.osm.first() {
+        return Err(Error(format!("--osm {code}={}: a {kind} scenario has no roads", path.display())));
+    }
+    if opts.require_osm {
+        return Err(Error(format!("--require-osm: a {kind} scenario has no roads")));
+    }
+    Ok(())
+}
+
+/// The manifest's table counts from `(name, rows)` pairs.
+fn table_counts(tables: &[crate::sinks::Table]) -> std::collections::BTreeMap<String, u64> {
+    tables.iter().map(|t| (t.name.to_string(), t.rows as u64)).collect()
+}
+
+fn run_retail(
+    opts: &Options,
+    loaded: &scenario::Scenario,
+    r: &RetailScenario,
+    progress: &Progress,
+) -> Result<(PathBuf, Manifest)> {
+    refuse_road_flags(opts, "retail")?;
+    let out = opts.out.clone().unwrap_or_else(|| default_out(&r.name));
+    let mut inputs = vec![opts.scenario.clone()];
+    inputs.extend(r.inputs.iter().cloned());
+    let dir = OutputDir::create(&out, &inputs)?;
+    let bar = progress.stage("simulate", "days", r.calendar.days as u64);
+    let run = retail::model::simulate(r);
+    bar.inc(r.calendar.days as u64);
+    bar.finish_and_clear();
+    let window = crate::model::clock::window(r.calendar.start, r.calendar.days, [&r.clock]).unwrap_or((0, 0));
+    let mut manifest = new_manifest(loaded, &r.name, r.seed, &r.calendar, window);
+    manifest.model = retail::tables::model_facts(r);
+    let tables = retail::tables::tables(r, &run);
+    manifest.tables = table_counts(&tables);
+    write_kind_tables(
+        dir,
+        &tables,
+        Encoding { row_group_rows: r.row_group_rows, zstd_level: r.zstd_level },
+        &[],
+        manifest,
+        progress,
+    )
+}
+
+/// Writes a kind's tables and tools with a progress bar, then swaps the dataset in.
+fn write_kind_tables(
+    dir: OutputDir,
+    tables: &[crate::sinks::Table],
+    enc: Encoding,
+    tools: &[crate::sinks::Tool],
+    manifest: Manifest,
+    progress: &Progress,
+) -> Result<(PathBuf, Manifest)> {
+    let bar = progress.stage("write", "tables", tables.len() as u64);
+    let manifest = write_tables(dir.path(), tables, enc, tools, manifest, &|_| bar.inc(1))?;
+    bar.finish_and_clear();
+    Ok((dir.commit()?, manifest))
+}
+
+fn run_weather(
+    opts: &Options,
+    loaded: &scenario::Scenario,
+    w: &WeatherScenario,
+    progress: &Progress,
+) -> Result<(PathBuf, Manifest)> {
+    refuse_road_flags(opts, "weather")?;
+    let out = opts.out.clone().unwrap_or_else(|| default_out(&w.name));
+    let dir = OutputDir::create(&out, std::slice::from_ref(&opts.scenario))?;
+    let bar = progress.stage("simulate", "stations", w.stations as u64);
+    let stations = weather::model::stations(w);
+    let reports = weather::model::simulate(w, &stations);
+    bar.inc(w.stations as u64);
+    bar.finish_and_clear();
+    let utc = [crate::model::clock::LocalClock::parse("UTC").map_err(Error)?];
+    let window = crate::model::clock::window(w.calendar.start, w.calendar.days, &utc).unwrap_or((0, 0));
+    let mut manifest = new_manifest(loaded, &w.name, w.seed, &w.calendar, window);
+    manifest.model = [
+        ("stations".to_string(), serde_json::json!(w.stations)),
+        ("rain_min_temp_f".to_string(), serde_json::json!(w.min_rain_temp)),
+    ]
+    .into_iter()
+    .collect();
+    let tables = weather::tables::tables(w, &stations, &reports);
+    manifest.tables = table_counts(&tables);
+    let enc = Encoding { row_group_rows: w.row_group_rows, zstd_level: w.zstd_level };
+    write_kind_tables(dir, &tables, enc, &[weather::tables::REPORT_PROTO], manifest, progress)
+}
+
+fn run_kitchen(
+    opts: &Options,
+    loaded: &scenario::Scenario,
+    scn: &KitchenScenario,
+    progress: &Progress,
+    mut lap: Instant,
+) -> Result<(PathBuf, Manifest)> {
+    check_osm_overrides(opts, scn)?;
+    let out = opts.out.clone().unwrap_or_else(|| default_out(&scn.name));
     // Prepare the output first: an unwritable or protected directory fails before any work.
     let dir = OutputDir::create(&out, &inputs(opts, scn))?;
 
@@ -226,7 +354,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let areas: Vec<DeliveryArea> = (0..scn.locations.len())
         .into_par_iter()
         .map(|i| {
-            let a = load_roads(opts, scn, i, &progress);
+            let a = load_roads(opts, scn, i, progress);
             bar.inc(1);
             a
         })
@@ -243,7 +371,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let sim = merge(parts, &day_starts);
     timing("merge", &mut lap);
 
-    let manifest = describe(&loaded, &areas, &sim);
+    let manifest = describe(loaded, &areas, &sim)?;
 
     let ds = Dataset { scenario: scn, areas: &areas, sim };
     let bar = progress.stage("write", "tables", 2 + crate::sinks::DIMENSION_TABLES.len() as u64);
@@ -254,6 +382,5 @@ pub fn run(opts: &Options) -> Result<Summary> {
     })?;
     bar.finish_and_clear();
     timing("write", &mut lap);
-    let out = dir.commit()?;
-    Ok(Summary { out, manifest, seconds: started.elapsed().as_secs_f64() })
+    Ok((dir.commit()?, manifest))
 }

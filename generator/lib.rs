@@ -19,6 +19,7 @@ pub mod events;
 pub mod figures;
 pub mod generate;
 pub mod ids;
+pub mod kinds;
 pub mod lifecycles;
 pub mod limits;
 pub mod model;

@@ -226,7 +226,12 @@ impl Model<'_> {
         let scn = self.scn;
         let location = &scn.locations[loc as usize];
         let area = &self.areas[loc as usize];
-        let demand = Demand { volume: &location.volume, clock: &location.clock, profile: &location.minute_weights };
+        let demand = Demand {
+            volume: &location.volume,
+            clock: &location.clock,
+            profile: &location.minute_weights,
+            multiplier: 1.0,
+        };
         let created = arrivals(scn.seed, loc, day, &scn.calendar, &demand);
         if created.len() as u64 > PER_PARTITION {
             return Err(Error(format!(

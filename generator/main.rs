@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 
 use simkit::error::{Error, Result, EXIT_ERROR};
-use simkit::{generate, report, verify};
+use simkit::kinds::{authoring, KINDS};
+use simkit::{generate, report, scenario, verify};
 
 /// glibc's malloc gives blocks above its mmap threshold back to the kernel
 /// on free and trims the heap eagerly, so every row group's large buffers
@@ -41,6 +43,31 @@ enum Command {
     Roads(RoadsCommand),
     /// Stream a dataset's events as JSON lines at any speed, resumable and exactly once into files.
     Replay(ReplayArgs),
+    /// Check a scenario file without generating: every problem at once, with file:line:col.
+    Validate(ValidateArgs),
+    /// Write a fully commented starter scenario of a kind (never overwrites a file).
+    New {
+        /// The scenario kind.
+        #[arg(value_parser = PossibleValuesParser::new(KINDS.iter().map(|k| k.name)))]
+        kind: String,
+        /// The file to write, NAME.toml (NAME becomes the scenario's name).
+        file: PathBuf,
+    },
+    /// Print the JSON Schema (draft 2020-12) of scenario files, for editors.
+    Schema {
+        /// Only this kind's files (default: every kind, chosen by the file's `kind`).
+        #[arg(long, value_parser = PossibleValuesParser::new(KINDS.iter().map(|k| k.name)))]
+        kind: Option<String>,
+    },
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// The scenario TOML file.
+    scenario: PathBuf,
+    /// Override a scenario key: KEY=VALUE (repeatable), checked as `generate` would.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
 }
 
 #[derive(Args)]
@@ -250,6 +277,24 @@ fn run(cli: Cli) -> Result<()> {
                 threads: a.threads,
             };
             simkit::replay::run(&opts).map(|_| ())
+        }
+        Command::Validate(a) => {
+            let loaded = scenario::load(&a.scenario, &a.sets)?;
+            let kind = loaded.model.kind().name;
+            println!("{}: ok — kind {kind}: {}", a.scenario.display(), loaded.model.summary());
+            Ok(())
+        }
+        Command::New { kind, file } => {
+            for path in authoring::new_scenario(&kind, &file)? {
+                println!("wrote {}", path.display());
+            }
+            println!("generate it with: simkit generate {}", file.display());
+            Ok(())
+        }
+        Command::Schema { kind } => {
+            let schema = authoring::schema(kind.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&schema).map_err(|e| Error(e.to_string()))?);
+            Ok(())
         }
     }
 }

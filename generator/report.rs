@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::figures::grouped;
 use crate::generate::Summary;
 use crate::roads::geo::haversine_m;
 use crate::roads::graph::RoadGraph;
@@ -24,23 +25,28 @@ pub fn generate_summary(s: &Summary) -> String {
     let m = &s.manifest;
     let mut out = String::new();
     let _ = writeln!(out, "{} -> {}", m.scenario.name, s.out.display());
-    let _ = writeln!(out, "{:<10} {:>9} {:>11}  roads", "location", "orders", "events");
-    for l in &m.locations {
-        let roads = match (&l.road_source.file, &l.road_source.sha256) {
-            (Some(f), Some(h)) => format!("{f} (sha256 {})", &h[..16]),
-            _ => format!("synthetic (seed {})", l.road_source.seed.unwrap_or_default()),
-        };
-        let _ = writeln!(out, "{:<10} {:>9} {:>11}  {roads}", l.code, l.orders, l.events);
-    }
     let rows = |t: &str| m.tables.get(t).copied().unwrap_or(0);
-    let (orders, events) = (rows("orders"), rows("events"));
-    let _ = writeln!(out, "{:<10} {:>9} {:>11}", "total", orders, events);
+    if !m.locations.is_empty() {
+        let _ = writeln!(out, "{:<10} {:>9} {:>11}  roads", "location", "orders", "events");
+        for l in &m.locations {
+            let roads = match (&l.road_source.file, &l.road_source.sha256) {
+                (Some(f), Some(h)) => format!("{f} (sha256 {})", &h[..16]),
+                _ => format!("synthetic (seed {})", l.road_source.seed.unwrap_or_default()),
+            };
+            let _ = writeln!(out, "{:<10} {:>9} {:>11}  {roads}", l.code, l.orders, l.events);
+        }
+        let _ = writeln!(out, "{:<10} {:>9} {:>11}", "total", rows("orders"), rows("events"));
+    }
     let total: u64 = m.files.values().chain(m.tools.values()).map(|f| f.bytes).sum();
     for (name, f) in m.files.iter().chain(&m.tools) {
-        let _ = writeln!(out, "  {name:<24} {:>10}", size(f.bytes));
+        let table_rows =
+            name.strip_suffix(".parquet").map(|t| format!("{} rows", grouped(rows(t)))).unwrap_or_default();
+        let _ = writeln!(out, "  {name:<24} {:>10} {table_rows:>16}", size(f.bytes));
     }
     let _ = writeln!(out, "  {:<24} {:>10}", "all files", size(total));
-    let _ = writeln!(out, "done in {:.2} s ({:.0} events/s)", s.seconds, events as f64 / s.seconds.max(1e-9));
+    // The rate of the largest table: events for the ghost kitchen.
+    let (table, n) = m.tables.iter().max_by_key(|(_, n)| **n).map(|(t, n)| (t.as_str(), *n)).unwrap_or(("rows", 0));
+    let _ = writeln!(out, "done in {:.2} s ({:.0} {table}/s)", s.seconds, n as f64 / s.seconds.max(1e-9));
     out
 }
 
@@ -106,7 +112,8 @@ pub fn inspect_roads(path: &Path, center: Option<[f64; 2]>, radius_m: f64) -> Re
 
 /// Downloads every (or the chosen) location's drive network into `out_dir/<code>.osm`.
 pub fn fetch_roads(scenario_path: &Path, url: &str, only: &[String], out_dir: &Path) -> Result<String> {
-    let scn = scenario::load(scenario_path, &[])?.kitchen;
+    let loaded = scenario::load(scenario_path, &[])?;
+    let scn = loaded.kitchen("roads fetch")?;
     for code in only {
         if !scn.locations.iter().any(|l| &l.code == code) {
             return Err(Error(format!("--location {code}: not a location of {}", scenario_path.display())));

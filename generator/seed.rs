@@ -24,6 +24,9 @@ pub enum Purpose {
     Customer = 5,
     OrderIds = 6,
     SyntheticRoads = 7,
+    StationParameters = 8,
+    Weather = 9,
+    Supply = 10,
 }
 
 /// SplitMix64 finaliser: a bijective avalanche mix of 64 bits.

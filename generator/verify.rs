@@ -32,7 +32,7 @@ use crate::ids;
 use crate::lifecycles::{ARRIVED, DELIVERED, EVENT_TYPES, PING};
 use crate::model::clock::LocalClock;
 use crate::roads::geo::metres_per_degree;
-use crate::scenario::kitchen::is_identifier;
+use crate::scenario::common::is_identifier;
 use crate::seed::{key, Purpose};
 use crate::sinks::manifest::{sha256_file, Manifest};
 
@@ -75,14 +75,15 @@ pub fn write_golden(m: &Manifest, path: &Path) -> Result<()> {
     std::fs::write(path, json + "\n").context(|| path.display().to_string())
 }
 
+/// What verify found wrong so far: the first [`SHOWN_PROBLEMS`] in full, then a count.
 #[derive(Default)]
-struct Problems {
+pub struct Problems {
     shown: Vec<String>,
     more: usize,
 }
 
 impl Problems {
-    fn check(&mut self, ok: bool, msg: impl FnOnce() -> String) {
+    pub fn check(&mut self, ok: bool, msg: impl FnOnce() -> String) {
         if ok {
         } else if self.shown.len() < SHOWN_PROBLEMS {
             self.shown.push(msg());
@@ -100,7 +101,7 @@ impl Problems {
     }
 }
 
-fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
+pub fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
     let name = || path.display().to_string();
     let file = File::open(path).context(name)?;
     let reader =
@@ -116,13 +117,17 @@ fn row_count(path: &Path) -> Result<u64> {
 }
 
 /// A column of `b` as the primitive type `T`, or an error naming it.
-fn primitive<'b, T: ArrowPrimitiveType>(b: &'b RecordBatch, file: &str, name: &str) -> Result<&'b PrimitiveArray<T>> {
+pub fn primitive<'b, T: ArrowPrimitiveType>(
+    b: &'b RecordBatch,
+    file: &str,
+    name: &str,
+) -> Result<&'b PrimitiveArray<T>> {
     b.column_by_name(name)
         .and_then(|c| c.as_primitive_opt::<T>())
         .ok_or_else(|| Error(format!("{file}: no column `{name}` of type {}", T::DATA_TYPE)))
 }
 
-fn strings<'b>(b: &'b RecordBatch, file: &str, name: &str) -> Result<&'b StringArray> {
+pub fn strings<'b>(b: &'b RecordBatch, file: &str, name: &str) -> Result<&'b StringArray> {
     b.column_by_name(name)
         .and_then(|c| c.as_string_opt::<i32>())
         .ok_or_else(|| Error(format!("{file}: no string column `{name}`")))
@@ -234,12 +239,11 @@ pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
         return Err(p.into_error(dir).unwrap_or_else(|| Error(format!("{}: damaged files", dir.display()))));
     }
     check_row_counts(dir, &manifest, &mut p)?;
-    check_locations_table(dir, &manifest, &mut p)?;
-    let events = read_events(dir)?;
-    check_event_counts(&events, &manifest, &mut p);
-    let orders = read_orders(dir, &mut p)?;
-    check_order_ids(&orders, &manifest, &mut p);
-    let pings = check_lifecycles(&events, &orders, &mut p);
+    // An unknown kind is one of check_manifest's problems.
+    let found = match crate::kinds::find(&manifest.scenario.kind) {
+        Some(kind) => (kind.verify)(dir, &manifest, &mut p)?,
+        None => String::new(),
+    };
     if let Some(g) = golden {
         check_golden(g, &manifest, &mut p)?;
     }
@@ -249,12 +253,9 @@ pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "{}: ok — {} files match the manifest; {} orders with full lifecycles and ids of their day; {} events sorted; {} pings on their routes{}",
+        "{}: ok — {} files match the manifest; {found}{}",
         dir.display(),
         manifest.files.len() + manifest.tools.len(),
-        orders.len(),
-        events.rows.len(),
-        pings,
         if golden.is_some() { "; matches the golden file" } else { "" }
     );
     if manifest.simkit_version != env!("CARGO_PKG_VERSION") {
@@ -266,6 +267,33 @@ pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
         );
     }
     Ok(Report { manifest, text })
+}
+
+/// The ghost kitchen's checks: the locations table, event counts, order
+/// ids of their location and day, full lifecycles, pings on their routes.
+pub fn kitchen_checks(dir: &Path, manifest: &Manifest, p: &mut Problems) -> Result<String> {
+    for table in ["events", "orders"] {
+        let file = format!("{table}.parquet");
+        if !manifest.files.contains_key(&file) {
+            return Err(Error(format!("{}: not a simkit events dataset (no {file} in manifest.json)", dir.display())));
+        }
+    }
+    let listed: u64 = manifest.locations.iter().map(|l| l.orders).sum();
+    p.check(manifest.tables.get("orders") == Some(&listed), || {
+        "the locations' orders do not add up to the orders table".into()
+    });
+    check_locations_table(dir, manifest, p)?;
+    let events = read_events(dir)?;
+    check_event_counts(&events, manifest, p);
+    let orders = read_orders(dir, p)?;
+    check_order_ids(&orders, manifest, p);
+    let pings = check_lifecycles(&events, &orders, p);
+    Ok(format!(
+        "{} orders with full lifecycles and ids of their day; {} events sorted; {} pings on their routes",
+        orders.len(),
+        events.rows.len(),
+        pings
+    ))
 }
 
 /// Every listed file: present, of the listed size and sha256. Returns
@@ -285,12 +313,6 @@ fn check_files(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<bool> {
         });
         all_ok &= ok;
     }
-    for table in ["events", "orders"] {
-        let file = format!("{table}.parquet");
-        if !m.files.contains_key(&file) {
-            return Err(Error(format!("{}: not a simkit events dataset (no {file} in manifest.json)", dir.display())));
-        }
-    }
     Ok(all_ok)
 }
 
@@ -308,7 +330,7 @@ fn check_manifest(m: &Manifest, p: &mut Problems) {
     });
     let s = &m.scenario;
     p.check(is_identifier(&s.name), || format!("scenario name {:?} is not a plain name", s.name));
-    p.check(s.kind == "ghost_kitchen", || format!("scenario kind {:?} is not one simkit writes", s.kind));
+    p.check(crate::kinds::find(&s.kind).is_some(), || format!("scenario kind {:?} is not one simkit writes", s.kind));
     p.check(!m.simkit_version.is_empty() && m.simkit_version.split('.').all(|n| n.parse::<u32>().is_ok()), || {
         format!("simkit version {:?} is not a version number", m.simkit_version)
     });
@@ -353,10 +375,6 @@ fn check_row_counts(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<()> {
     for table in m.tables.keys() {
         p.check(m.files.contains_key(&format!("{table}.parquet")), || format!("table `{table}` has no file"));
     }
-    let listed: u64 = m.locations.iter().map(|l| l.orders).sum();
-    p.check(m.tables.get("orders") == Some(&listed), || {
-        "the locations' orders do not add up to the orders table".into()
-    });
     Ok(())
 }
 

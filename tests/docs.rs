@@ -57,3 +57,93 @@ fn docs_and_comments_speak_of_the_product() {
     assert!(paths.len() > 50, "only {} files read", paths.len());
     assert!(found.is_empty(), "development history or setup paths:\n{}", found.join("\n"));
 }
+
+/// `node` with a `$ref` into the schema's `$defs` followed.
+fn resolve<'a>(schema: &'a serde_json::Value, node: &'a serde_json::Value) -> &'a serde_json::Value {
+    match node.get("$ref").and_then(|r| r.as_str()).and_then(|r| r.strip_prefix("#/$defs/")) {
+        Some(name) => resolve(schema, &schema["$defs"][name]),
+        None => node,
+    }
+}
+
+/// Every leaf key of a kind's schema (`locations.*.id`; a distribution is a
+/// leaf), with its default when the schema gives a scalar one.
+fn leaf_keys(
+    schema: &serde_json::Value,
+    node: &serde_json::Value,
+    prefix: &str,
+    out: &mut Vec<(String, Option<String>)>,
+) {
+    let own_default = node.get("default").filter(|d| !d.is_object() && !d.is_array()).map(|d| d.to_string());
+    let node = resolve(schema, node);
+    let props = node.get("properties").and_then(|p| p.as_object());
+    let extra = node.get("additionalProperties").filter(|e| e.is_object());
+    if node.get("x-expected").is_some() || (props.is_none() && extra.is_none()) {
+        out.push((prefix.to_string(), own_default));
+        return;
+    }
+    let join = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+    for (k, v) in props.into_iter().flatten() {
+        leaf_keys(schema, v, &join(k), out);
+    }
+    if let Some(e) = extra {
+        leaf_keys(schema, e, &join("*"), out);
+    }
+}
+
+/// The docs' key with each `<placeholder>` segment written `*`.
+fn doc_key(key: &str) -> String {
+    key.split('.').map(|s| if s.starts_with('<') && s.ends_with('>') { "*" } else { s }).collect::<Vec<_>>().join(".")
+}
+
+/// Table rows of the docs: (key as the schema spells it, default column).
+fn documented_keys(docs: &str) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    for line in docs.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let default = cells.get(2).copied().unwrap_or("").to_string();
+        for key in cells[0].trim_start_matches("| ").split(", ") {
+            rows.push((doc_key(key.trim_matches('`')), default.clone()));
+        }
+    }
+    rows
+}
+
+#[test]
+fn every_key_of_every_kind_is_documented_with_its_default() {
+    let docs = std::fs::read_to_string(root().join("docs/scenario.md")).unwrap();
+    let rows = documented_keys(&docs);
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for kind in simkit::kinds::KINDS {
+        assert!(docs.contains(&format!("# Kind `{}`", kind.name)), "docs/scenario.md has no section for {}", kind.name);
+        let schema = (kind.schema)();
+        let mut leaves = Vec::new();
+        leaf_keys(&schema, &schema, "", &mut leaves);
+        for (key, default) in leaves {
+            // The key itself, or a documented ancestor of two segments or more
+            // (`demand.weekday_multipliers` documents its `mon` .. `sun`).
+            let segments: Vec<&str> = key.split('.').collect();
+            let row = (segments.len().min(2)..=segments.len())
+                .rev()
+                .find_map(|n| rows.iter().find(|(k, _)| *k == segments[..n].join(".")));
+            match (row, default) {
+                (None, _) => missing.push(format!("{}: `{key}` is not documented", kind.name)),
+                (Some((k, col)), Some(d)) if *k == key => {
+                    let value = d.trim_matches('"');
+                    let same = col
+                        .split('`')
+                        .map(|t| t.trim_matches('"'))
+                        .any(|t| t == value || t.parse::<f64>().is_ok_and(|x| value.parse::<f64>() == Ok(x)));
+                    if !same {
+                        missing.push(format!("{}: `{key}` defaults to {value}, the docs say {col}", kind.name));
+                    }
+                    checked += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} defaults checked");
+    assert!(missing.is_empty(), "docs/scenario.md:\n{}", missing.join("\n"));
+}

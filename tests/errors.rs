@@ -42,7 +42,7 @@ fn unknown_key() {
     check(
         |t| t.replace("daily_growth = 0.0135", "daily_grwth = 0.0135"),
         &[],
-        &["locations.sv.daily_grwth: unknown key `daily_grwth` (did you mean `daily_growth`?"],
+        &["locations.sv.daily_grwth: unknown key `daily_grwth`, did you mean `daily_growth`?"],
     );
 }
 

@@ -178,7 +178,12 @@ fn read(path: &Path) -> Vec<u8> {
 #[test]
 fn fuzz_scenario_and_set_overrides() {
     let path = root().join("scenarios/caspers.toml");
-    let seeds = vec![read(&path), read(&root().join("tests/fixtures/reno.toml")).replace_dir()];
+    let seeds = vec![
+        read(&path),
+        read(&root().join("tests/fixtures/reno.toml")).replace_dir(),
+        read(&root().join("scenarios/weather.toml")),
+        read(&root().join("scenarios/smoothie.toml")),
+    ];
     let keys = [
         "seed",
         "time.days",
@@ -195,6 +200,18 @@ fn fuzz_scenario_and_set_overrides() {
         "output.zstd_level",
         "name",
         "kind",
+        "stations.count",
+        "stations.offset_f",
+        "temperature.monthly_means_f",
+        "temperature.persistence",
+        "rain.start_probability",
+        "rain.stop_probability",
+        "rain.min_temp_f",
+        "hours.sun",
+        "demand.anomalies",
+        "basket.items",
+        "inventory.restock_delay_min",
+        "product_events",
     ];
     let rng = Mutex::new(Xoshiro256PlusPlus::seed_from_u64(11));
     fuzz("scenario", &seeds, |bytes| {
@@ -213,10 +230,30 @@ fn fuzz_scenario_and_set_overrides() {
         drop(rng);
         let Ok(doc) = Document::parse(&path, text) else { return false };
         let Ok(s) = scenario::from_document(doc, &sets) else { return false };
+        if let simkit::kinds::Model::Retail(r) = &s.model {
+            // A few days of the shop.
+            let mut short = r.clone();
+            short.calendar.days = short.calendar.days.min(3);
+            simkit::kinds::retail::model::simulate(&short);
+            return true;
+        }
+        if let simkit::kinds::Model::Weather(w) = &s.model {
+            // The stations and a few days of every station's series.
+            let mut short = w.clone();
+            short.calendar.days = short.calendar.days.min(3);
+            let stations = simkit::kinds::weather::model::stations(&short);
+            simkit::kinds::weather::model::simulate(&short, &stations);
+            return true;
+        }
         // What the scenario drives before any roads: each location's first and last day of demand.
-        let k = &s.kitchen;
+        let Ok(k) = s.kitchen("fuzzing") else { return true };
         for (i, l) in k.locations.iter().enumerate() {
-            let demand = simkit::demand::Demand { volume: &l.volume, clock: &l.clock, profile: &l.minute_weights };
+            let demand = simkit::demand::Demand {
+                volume: &l.volume,
+                clock: &l.clock,
+                profile: &l.minute_weights,
+                multiplier: 1.0,
+            };
             for day in [0, k.calendar.days - 1] {
                 simkit::demand::arrivals(k.seed, i as u32, day, &k.calendar, &demand);
             }
@@ -279,7 +316,12 @@ fn fuzz_csv_tables() {
     let dir = root().join("data/caspers");
     let names = ["brands.csv", "menus.csv", "categories.csv", "items.csv", "brand_locations.csv"];
     let tables: Vec<Vec<u8>> = names.iter().map(|n| read(&dir.join(n))).collect();
-    let locations = scenario::load(&root().join("scenarios/caspers.toml"), &[]).unwrap().kitchen.locations;
+    let locations = scenario::load(&root().join("scenarios/caspers.toml"), &[])
+        .unwrap()
+        .kitchen("fuzzing")
+        .unwrap()
+        .locations
+        .clone();
     // Each seed is one table, tagged by its index in the first byte.
     let seeds: Vec<Vec<u8>> = tables.iter().enumerate().map(|(i, t)| [&[i as u8][..], t].concat()).collect();
     fuzz("csv", &seeds, |bytes| {

@@ -11,21 +11,65 @@ use common::*;
 /// A Python with pyarrow and DuckDB, or why there is none.
 fn python() -> Result<String, String> {
     let python = std::env::var("SIMKIT_PYTHON").unwrap_or_else(|_| "python3".into());
-    let imports = std::process::Command::new(&python).args(["-c", "import pyarrow, duckdb"]).output();
+    let imports = std::process::Command::new(&python).args(["-c", "import pyarrow, duckdb, jsonschema"]).output();
     match imports {
         Ok(o) if o.status.success() => Ok(python),
         _ => {
-            Err(format!("{python} cannot import pyarrow and duckdb (pip install pyarrow duckdb, or set SIMKIT_PYTHON)"))
+            Err(format!("{python} cannot import pyarrow, duckdb and jsonschema (pip install pyarrow duckdb jsonschema, or set SIMKIT_PYTHON)"))
         }
     }
 }
 
 fn main() -> std::process::ExitCode {
-    let tests: &[(&'static str, fn())] = &[(
-        "pyarrow_and_duckdb_read_the_dataset_with_the_intended_types",
-        pyarrow_and_duckdb_read_the_dataset_with_the_intended_types,
-    )];
+    let tests: &[(&'static str, fn())] = &[
+        (
+            "pyarrow_and_duckdb_read_the_dataset_with_the_intended_types",
+            pyarrow_and_duckdb_read_the_dataset_with_the_intended_types,
+        ),
+        ("pyarrow_and_duckdb_read_the_weather_tables", pyarrow_and_duckdb_read_the_weather_tables),
+        (
+            "a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones",
+            a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones,
+        ),
+    ];
     external_suite(python().map(|_| ()), env_flag("SIMKIT_REQUIRE_READERS"), tests)
+}
+
+/// Runs a checker script of tests/readers with `args`; returns its output, which must report success.
+fn run_checker(script: &str, args: &[&std::path::Path], success: &str) -> String {
+    let out = std::process::Command::new(python().unwrap())
+        .arg(root().join("tests/readers").join(script))
+        .args(args)
+        .output()
+        .expect("run python");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(success), "{text}");
+    text
+}
+
+fn pyarrow_and_duckdb_read_the_weather_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    let scenario = root().join("scenarios/weather.toml");
+    simkit_ok(&["generate", scenario.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"]);
+    run_checker("check_weather.py", &[&dir], "read with the intended types");
+}
+
+fn a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let schema = tmp.path().join("simkit.schema.json");
+    std::fs::write(&schema, simkit_ok(&["schema"])).unwrap();
+    let mut files = vec![schema];
+    files.extend(std::fs::read_dir(root().join("scenarios")).unwrap().map(|e| e.unwrap().path()));
+    for kind in simkit::kinds::KINDS {
+        let starter = tmp.path().join(format!("starter_{}.toml", kind.name));
+        simkit_ok(&["new", kind.name, starter.to_str().unwrap()]);
+        files.push(starter);
+    }
+    let args: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
+    let text = run_checker("check_schema.py", &args, "scenario files accepted");
+    assert!(text.contains(&format!("schema: {} scenario files accepted", files.len() - 1)), "{text}");
 }
 
 fn pyarrow_and_duckdb_read_the_dataset_with_the_intended_types() {

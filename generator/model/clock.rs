@@ -76,6 +76,12 @@ impl LocalClock {
         chrono::DateTime::from_timestamp_millis(epoch_ms + self.offset_ms(epoch_ms)).map(|t| t.date_naive())
     }
 
+    /// The local weekday at an instant, 0 = Monday .. 6 = Sunday.
+    pub fn weekday(&self, epoch_ms: i64) -> usize {
+        // 1970-01-01 was a Thursday.
+        ((epoch_ms + self.offset_ms(epoch_ms)).div_euclid(MS_PER_MINUTE * MINUTES_PER_DAY) + 3).rem_euclid(7) as usize
+    }
+
     /// The local minute of the day (0..1440) at an instant.
     pub fn minute_of_day(&self, epoch_ms: i64) -> usize {
         ((epoch_ms + self.offset_ms(epoch_ms)).div_euclid(MS_PER_MINUTE)).rem_euclid(MINUTES_PER_DAY) as usize

@@ -6,3 +6,4 @@ pub mod calendar;
 pub mod clock;
 pub mod curve;
 pub mod dist;
+pub mod hours;

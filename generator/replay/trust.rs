@@ -35,6 +35,13 @@ const FUTURE_SLACK_MS: i64 = DAY_MS;
 pub fn open_dataset(opts: &Options) -> Result<(Manifest, EventsFile)> {
     let dir = &opts.dataset;
     let manifest = Manifest::read(dir)?;
+    if manifest.scenario.kind != "ghost_kitchen" {
+        return Err(Error(format!(
+            "{}: a {:?} dataset; replay streams ghost_kitchen datasets only (use the Parquet tables directly)",
+            dir.display(),
+            manifest.scenario.kind
+        )));
+    }
     if !manifest.files.contains_key("events.parquet") {
         return Err(Error(format!(
             "{}: not a simkit events dataset (no events.parquet in manifest.json)",

@@ -4,6 +4,7 @@
 //! Every error names the file and `line:column` (or the `--set` argument) and
 //! the key, and says what was expected.
 
+pub mod common;
 pub mod csv;
 pub mod document;
 pub mod kitchen;
@@ -14,14 +15,37 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::kinds::{self, Model};
 use document::Document;
 pub use kitchen::KitchenScenario;
 
 /// A validated scenario and the fingerprint of everything it was built from.
 pub struct Scenario {
-    pub kitchen: KitchenScenario,
+    pub model: Model,
     /// sha256 over the scenario text, the overrides and every input table.
     pub hash: String,
+}
+
+impl Scenario {
+    /// The ghost-kitchen scenario, or an error naming what `what` needs.
+    pub fn kitchen(&self, what: &str) -> Result<&KitchenScenario> {
+        match &self.model {
+            Model::GhostKitchen(k) => Ok(k),
+            other => Err(Error(format!(
+                "{what} needs a ghost_kitchen scenario; this one is of kind \"{}\"",
+                other.kind().name
+            ))),
+        }
+    }
+
+    /// Files the scenario read besides itself (tables), for hashing.
+    pub fn inputs(&self) -> &[std::path::PathBuf] {
+        match &self.model {
+            Model::GhostKitchen(k) => &k.inputs,
+            Model::Retail(r) => &r.inputs,
+            Model::Weather(_) => &[],
+        }
+    }
 }
 
 /// Reads, overrides, validates. `sets` are `KEY=VALUE` strings.
@@ -34,38 +58,28 @@ pub fn from_document(mut doc: Document, sets: &[String]) -> Result<Scenario> {
     for s in sets {
         doc.set(s)?;
     }
-    // A missing or mistyped `kind` is reported by the kind's shape check.
+    // A missing or mistyped `kind` is reported by the default kind's shape check.
     let kind = match doc.value().get("kind") {
-        Some(toml::Value::String(k)) => k.clone(),
-        _ => KINDS[0].to_string(),
-    };
-    let kitchen = match kind.as_str() {
-        "ghost_kitchen" => KitchenScenario::from_document(&doc)?,
-        other => {
-            let hint = shape::suggestion(other, KINDS.iter().copied())
-                .map(|k| format!(" (did you mean \"{k}\"?)"))
-                .unwrap_or_default();
-            let known = KINDS.map(|k| format!("\"{k}\"")).join(", ");
-            return Err(
-                doc.error_at(&["kind".into()], &format!("expected a scenario kind ({known}), found {other:?}{hint}"))
-            );
+        Some(toml::Value::String(k)) => {
+            kinds::find(k).ok_or_else(|| doc.error_at(&["kind".into()], &kinds::unknown(k)))?
         }
+        _ => &kinds::KINDS[0],
     };
+    let model = (kind.load)(&doc)?;
     let mut h = Sha256::new();
     h.update(doc.text().as_bytes());
     for s in sets {
         h.update(b"\0--set\0");
         h.update(s.as_bytes());
     }
-    for input in &kitchen.inputs {
+    let mut scenario = Scenario { model, hash: String::new() };
+    for input in scenario.inputs() {
         let bytes = std::fs::read(input).map_err(|e| Error(format!("{}: {e}", input.display())))?;
         h.update(&bytes);
     }
-    Ok(Scenario { kitchen, hash: hex(&h.finalize()) })
+    scenario.hash = hex(&h.finalize());
+    Ok(scenario)
 }
-
-/// The scenario kinds simkit knows.
-pub const KINDS: [&str; 1] = ["ghost_kitchen"];
 
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {

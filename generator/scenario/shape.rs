@@ -283,9 +283,9 @@ impl<'a> Walker<'a> {
                 (None, Some(Json::Bool(false))) => {
                     let known: Vec<&str> = props.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
                     let hint = suggestion(key, known.iter().copied())
-                        .map(|k| format!("did you mean `{k}`? "))
+                        .map(|k| format!(", did you mean `{k}`?"))
                         .unwrap_or_default();
-                    self.problem(path, format!("unknown key `{key}` ({hint}expected one of {})", ticked(&known)));
+                    self.problem(path, format!("unknown key `{key}`{hint} (expected one of {})", ticked(&known)));
                 }
                 (None, Some(extra @ Json::Object(_))) => self.walk(path, value, extra),
                 _ => {}
@@ -313,10 +313,11 @@ impl<'a> Walker<'a> {
                 path.pop();
             }
             None => {
-                let hint =
-                    suggestion(key, names.iter().copied()).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
+                let hint = suggestion(key, names.iter().copied())
+                    .map(|n| format!(", did you mean `{n}`?"))
+                    .unwrap_or_default();
                 path.push(key.clone());
-                self.problem(path, format!("unknown key `{key}` ({hint}expected one of {})", ticked(&names)));
+                self.problem(path, format!("unknown key `{key}`{hint} (expected one of {})", ticked(&names)));
                 path.pop();
             }
         }

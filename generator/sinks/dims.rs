@@ -12,7 +12,7 @@ use arrow::datatypes::{Field, Schema};
 use crate::events::{money, Dataset};
 use crate::lifecycles::EVENT_TYPES;
 
-fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+pub fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
     let fields: Vec<Field> =
         columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), a.null_count() > 0)).collect();
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns.into_iter().map(|(_, a)| a).collect())

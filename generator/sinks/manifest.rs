@@ -34,9 +34,16 @@ pub struct Manifest {
     pub simkit_version: String,
     pub scenario: ScenarioInfo,
     pub fingerprint: String,
+    /// The ghost kitchen's locations (other kinds have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<LocationInfo>,
     pub tables: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub event_types: BTreeMap<String, u64>,
+    /// Facts of the kind's model that its verify checks read (e.g. the
+    /// weather's rain threshold).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub model: BTreeMap<String, serde_json::Value>,
     pub files: BTreeMap<String, FileInfo>,
     /// Non-data files shipped with the dataset (not in the fingerprint).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -54,7 +61,8 @@ pub struct ScenarioInfo {
     pub start: String,
     pub days: u32,
     /// The window: epoch ms of the earliest local midnight of day 0 among
-    /// the locations, and of the latest local midnight ending the last day.
+    /// the locations, and of the latest local midnight ending the last day
+    /// (UTC midnights for a kind without locations).
     pub start_ms: i64,
     pub end_ms: i64,
 }
@@ -199,12 +207,17 @@ impl Manifest {
         let s = &self.scenario;
         let start = chrono::NaiveDate::parse_from_str(&s.start, "%Y-%m-%d")
             .map_err(|_| format!("start {:?} is not a date", s.start))?;
-        let clocks = self
+        let mut clocks = self
             .locations
             .iter()
             .map(|l| LocalClock::parse(&l.timezone).map_err(|e| format!("location `{}`: timezone {e}", l.code)))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        window(start, s.days, &clocks).ok_or_else(|| "the manifest has no days or no locations".into())
+        if clocks.is_empty() {
+            // A kind without locations: the model's one clock, else UTC days.
+            let zone = self.model.get("timezone").and_then(|z| z.as_str()).unwrap_or("UTC");
+            clocks.push(LocalClock::parse(zone).map_err(|e| format!("model timezone {e}"))?);
+        }
+        window(start, s.days, &clocks).ok_or_else(|| "the manifest has no days".into())
     }
 
     /// A table's row count; an error naming the table when the manifest lacks it.

@@ -11,14 +11,19 @@ pub mod manifest;
 pub mod output;
 pub mod parquet;
 
+use std::ops::Range;
 use std::path::Path;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 
 pub use output::OutputDir;
 
 use crate::error::{Context, Error, Result};
 use crate::events::{events_schema, orders_schema, Dataset};
 use manifest::{FileInfo, Manifest};
-use parquet::Special::{self, DeltaLength, Dictionary, SortKey};
+pub use parquet::Special;
+use parquet::Special::{DeltaLength, Dictionary, SortKey};
 
 /// The files of a dataset, in manifest order.
 pub const DIMENSION_TABLES: [&str; 7] =
@@ -33,53 +38,92 @@ const EVENTS_SPECIAL: &[Special] = &[DeltaLength("order_id"), Dictionary("progre
 /// Orders are in (day, location) partitions, each by creation time.
 const ORDERS_SPECIAL: &[Special] = &[DeltaLength("order_id"), SortKey("created_at")];
 
-/// Writes every table, the Spark replay source and the manifest into `dir`.
-/// The events table is written while the small tables are: their encoding
-/// fills the gaps of the events' pipeline.
-pub fn write_dataset(
+/// One table of a dataset as the Parquet writer takes it: a schema, a row
+/// count and a function that builds any range of rows.
+pub struct Table<'a> {
+    pub name: &'static str,
+    pub schema: SchemaRef,
+    pub rows: usize,
+    pub special: &'static [Special],
+    pub batch: Box<dyn Fn(Range<usize>) -> RecordBatch + Sync + 'a>,
+}
+
+impl<'a> Table<'a> {
+    /// A small table built whole, written from slices of it.
+    pub fn whole(name: &'static str, batch: RecordBatch) -> Table<'a> {
+        Table {
+            name,
+            schema: batch.schema(),
+            rows: batch.num_rows(),
+            special: &[],
+            batch: Box::new(move |r| batch.slice(r.start, r.len())),
+        }
+    }
+}
+
+/// A file shipped beside the data (not part of the fingerprint).
+pub struct Tool {
+    pub name: &'static str,
+    pub content: &'static str,
+}
+
+/// Writes every table, the tools and the manifest into `dir`, for any
+/// kind. The first table (the largest) is written while the others are:
+/// their encoding fills the gaps of its pipeline.
+pub fn write_tables(
     dir: &Path,
-    ds: &Dataset,
+    tables: &[Table],
+    enc: parquet::Encoding,
+    tools: &[Tool],
     mut manifest: Manifest,
     on_table: &(dyn Fn(&str) + Sync),
 ) -> Result<Manifest> {
-    let enc = parquet::Encoding { row_group_rows: ds.scenario.row_group_rows, zstd_level: ds.scenario.zstd_level };
-    let table = |name: &str, write: &dyn Fn(&Path) -> Result<FileInfo>| -> Result<(String, FileInfo)> {
-        let file = format!("{name}.parquet");
-        let info = write(&dir.join(&file))?;
-        on_table(name);
+    let write = |t: &Table| -> Result<(String, FileInfo)> {
+        let file = format!("{}.parquet", t.name);
+        let info = parquet::write_table(&dir.join(&file), t.schema.clone(), t.rows, enc, t.special, |r| (t.batch)(r))?;
+        on_table(t.name);
         Ok((file, info))
     };
-    let (events, others) = rayon::join(
-        || {
-            table("events", &|p| {
-                parquet::write_table(p, events_schema(), ds.sim.events.len(), enc, EVENTS_SPECIAL, |r| {
-                    ds.events_batch(r)
-                })
-            })
-        },
-        || -> Result<Vec<(String, FileInfo)>> {
-            let orders = table("orders", &|p| {
-                parquet::write_table(p, orders_schema(), ds.sim.orders.len(), enc, ORDERS_SPECIAL, |r| {
-                    ds.orders_batch(r)
-                })
-            })?;
-            let dims = DIMENSION_TABLES.iter().map(|&name| {
-                let batch = dims::table(name, ds);
-                table(name, &|p| {
-                    parquet::write_table(p, batch.schema(), batch.num_rows(), enc, &[], |r| {
-                        batch.slice(r.start, r.len())
-                    })
-                })
-            });
-            std::iter::once(Ok(orders)).chain(dims).collect()
-        },
-    );
-    manifest.set_files(std::iter::once(events?).chain(others?));
-    let script = dir.join(REPLAY_SOURCE);
-    std::fs::write(&script, REPLAY_SOURCE_PY).context(|| format!("{}: cannot write", script.display()))?;
-    manifest.add_tool(REPLAY_SOURCE, REPLAY_SOURCE_PY.as_bytes());
+    let (first, rest) = tables.split_first().ok_or_else(|| Error("a dataset needs at least one table".into()))?;
+    let (first, rest) = rayon::join(|| write(first), || rest.iter().map(write).collect::<Result<Vec<_>>>());
+    manifest.set_files(std::iter::once(first?).chain(rest?));
+    for tool in tools {
+        let path = dir.join(tool.name);
+        std::fs::write(&path, tool.content).context(|| format!("{}: cannot write", path.display()))?;
+        manifest.add_tool(tool.name, tool.content.as_bytes());
+    }
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error(format!("manifest: {e}")))?;
     std::fs::write(dir.join("manifest.json"), json + "\n")
         .context(|| format!("{}: cannot write the manifest", dir.display()))?;
     Ok(manifest)
+}
+
+/// Writes the ghost-kitchen dataset: events, orders, the dimension tables,
+/// the Spark replay source and the manifest.
+pub fn write_dataset(
+    dir: &Path,
+    ds: &Dataset,
+    manifest: Manifest,
+    on_table: &(dyn Fn(&str) + Sync),
+) -> Result<Manifest> {
+    let enc = parquet::Encoding { row_group_rows: ds.scenario.row_group_rows, zstd_level: ds.scenario.zstd_level };
+    let mut tables = vec![
+        Table {
+            name: "events",
+            schema: events_schema(),
+            rows: ds.sim.events.len(),
+            special: EVENTS_SPECIAL,
+            batch: Box::new(|r| ds.events_batch(r)),
+        },
+        Table {
+            name: "orders",
+            schema: orders_schema(),
+            rows: ds.sim.orders.len(),
+            special: ORDERS_SPECIAL,
+            batch: Box::new(|r| ds.orders_batch(r)),
+        },
+    ];
+    tables.extend(DIMENSION_TABLES.iter().map(|&name| Table::whole(name, dims::table(name, ds))));
+    let tools = [Tool { name: REPLAY_SOURCE, content: REPLAY_SOURCE_PY }];
+    write_tables(dir, &tables, enc, &tools, manifest, on_table)
 }

@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::model::calendar::WeekdayMultipliers;
-use crate::model::curve::PeakShape;
 use crate::model::dist::DistSpec;
+use crate::scenario::common::{OutputSpec, PeakSpec, TimeSpec};
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,14 +36,6 @@ pub struct KitchenFile {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TimeSpec {
-    /// The date of day 0, "YYYY-MM-DD"; each location's days are its local dates.
-    pub start: String,
-    pub days: u32,
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DemandSpec {
     #[serde(default)]
     pub weekday_multipliers: WeekdayMultipliers,
@@ -55,20 +47,6 @@ pub struct DemandSpec {
 #[serde(deny_unknown_fields)]
 pub struct ProfileSpec {
     pub peaks: Vec<PeakSpec>,
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PeakSpec {
-    pub start: String,
-    pub end: String,
-    pub multiplier: f64,
-    #[serde(default = "default_shape")]
-    pub shape: PeakShape,
-}
-
-fn default_shape() -> PeakShape {
-    PeakShape::Sin2
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -204,26 +182,4 @@ fn max_snap() -> f64 {
 }
 fn min_area_nodes() -> u32 {
     50
-}
-
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OutputSpec {
-    #[serde(default = "row_group_rows")]
-    pub row_group_rows: u32,
-    #[serde(default = "zstd_level")]
-    pub zstd_level: i32,
-}
-
-impl Default for OutputSpec {
-    fn default() -> Self {
-        OutputSpec { row_group_rows: row_group_rows(), zstd_level: zstd_level() }
-    }
-}
-
-fn row_group_rows() -> u32 {
-    65_536
-}
-fn zstd_level() -> i32 {
-    3
 }

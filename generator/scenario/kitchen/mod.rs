@@ -14,16 +14,18 @@ pub mod tables;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::document::{key_path, Document, KeyPath};
+use super::common::{
+    check_shape, is_identifier, validate_header, validate_output, validate_peaks, Problems, MAX_MULTIPLIER,
+};
+use super::document::{key_path, Document};
 use crate::error::Result;
 pub use crate::figures::figure;
-use crate::figures::number;
 use crate::ids::PER_PARTITION;
 use crate::limits::{MAX_EVENTS, MAX_ORDER_SPAN_MS};
 use crate::model::calendar::Calendar;
 use crate::model::clock::LocalClock;
-use crate::model::curve::{minute_weights, parse_clock, DailyVolume, Peak};
-use crate::model::dist::{Dist, DistSpec};
+use crate::model::curve::{minute_weights, DailyVolume};
+use crate::model::dist::Dist;
 use file::KitchenFile;
 pub use tables::{BrandRow, CategoryRow, MenuRow};
 
@@ -110,76 +112,14 @@ pub struct KitchenScenario {
 pub const MPH_TO_MPS: f64 = 0.44704;
 /// Brands one order may hold (the orders table stores up to three).
 const MAX_BRANDS_PER_ORDER: f64 = 3.0;
-/// Peak and weekday multipliers at most: beyond, the weights lose meaning.
-const MAX_MULTIPLIER: f64 = 1000.0;
-
-/// The validation problems found so far, each at its key.
-#[derive(Default)]
-struct Problems(Vec<(KeyPath, String)>);
-
-impl Problems {
-    fn key(&mut self, path: &str, message: String) {
-        self.0.push((key_path(path), message));
-    }
-
-    fn dist(&mut self, path: &str, spec: &DistSpec) -> Option<Dist> {
-        match spec.compile() {
-            Ok(d) => Some(d),
-            Err(problems) => {
-                for (sub, msg) in problems {
-                    self.key(&format!("{path}.{sub}"), msg);
-                }
-                None
-            }
-        }
-    }
-
-    /// A distribution every draw of which lies in `lo ..= hi` (`what` says why).
-    fn dist_within(&mut self, path: &str, spec: &DistSpec, lo: f64, hi: f64, what: &str) -> Option<Dist> {
-        let d = self.dist(path, spec)?;
-        let (min, max) = d.bounds();
-        if min < lo || max > hi {
-            let range = if hi.is_finite() { format!("{lo} ..= {hi}") } else { format!(">= {lo}") };
-            self.key(
-                &format!("{path}.{}", spec.family()),
-                format!("expected draws in {range} ({what}); this distribution gives values from {min} to {max}"),
-            );
-            return None;
-        }
-        Some(d)
-    }
-
-    /// [`Self::check`] for a number, shown readably at any size.
-    fn num(&mut self, path: &str, ok: bool, want: &str, found: f64) {
-        self.check(path, ok, want, number(found));
-    }
-
-    /// `v` must lie in the range `ok` accepts; `want` says what was expected.
-    fn check(&mut self, path: &str, ok: bool, want: &str, found: impl std::fmt::Display) {
-        if !ok {
-            self.key(path, format!("expected {want}, found {found}"));
-        }
-    }
-}
-
-/// A plain identifier: letters, digits, `_` and `-`, starting with a letter or digit.
-pub fn is_identifier(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && s.len() <= 100
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
 
 impl KitchenScenario {
     pub fn from_document(doc: &Document) -> Result<KitchenScenario> {
-        let shape = super::shape::check(&toml::Value::Table(doc.value().clone()), &schema());
-        if !shape.is_empty() {
-            let problems: Vec<(KeyPath, String)> = shape.into_iter().map(|p| (p.path, p.message)).collect();
-            return Err(doc.errors(&problems));
-        }
+        check_shape(doc, &schema())?;
         let file: KitchenFile = doc.deserialize()?;
         let base = doc.path().parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut p = Problems::default();
-        let calendar = validate_time(&mut p, &file);
+        let calendar = validate_header(&mut p, &file.name, &file.time);
         let locations = validate_locations(&mut p, &file, &base);
         let basket = validate_basket(&mut p, &file);
         let lifecycle = validate_lifecycle(&mut p, &file);
@@ -220,6 +160,23 @@ impl KitchenScenario {
         })
     }
 
+    /// What a run would produce, for `validate`: locations, days and the
+    /// expected number of orders (before noise).
+    pub fn summary(&self) -> String {
+        let c = &self.calendar;
+        let expected: f64 =
+            (0..c.days).flat_map(|d| self.locations.iter().map(move |l| l.volume.expected(d, c.weekday(d)))).sum();
+        format!(
+            "{} locations x {} days from {}, about {} orders, {} brands, {} items",
+            self.locations.len(),
+            c.days,
+            c.start,
+            crate::figures::grouped(expected.round() as u64),
+            self.brands.len(),
+            self.items.len()
+        )
+    }
+
     /// The tables directory and files the scenario reads (no run may write over them).
     pub fn table_dir(&self) -> Option<&Path> {
         self.inputs.first().and_then(|p| p.parent())
@@ -231,48 +188,11 @@ pub fn schema() -> serde_json::Value {
     schemars::schema_for!(KitchenFile).as_value().clone()
 }
 
-fn validate_time(p: &mut Problems, file: &KitchenFile) -> Option<Calendar> {
-    p.check(
-        "name",
-        is_identifier(&file.name),
-        "a plain name (letters, digits, `_` and `-`)",
-        format!("{:?}", file.name),
-    );
-    let days_ok = (1..=36_500).contains(&file.time.days);
-    p.check("time.days", days_ok, "1 ..= 36500 days", file.time.days);
-    let start = chrono::NaiveDate::parse_from_str(&file.time.start, "%Y-%m-%d").ok();
-    let in_range = start.is_some_and(|d| (1900..=9899).contains(&chrono::Datelike::year(&d)));
-    p.check(
-        "time.start",
-        in_range,
-        "a date \"YYYY-MM-DD\" from 1900-01-01 to 9899-12-31",
-        format!("{:?}", file.time.start),
-    );
-    // Without a valid window there is nothing to bound (and no day loop may run).
-    let start = start.filter(|_| in_range && days_ok)?;
-    Some(Calendar { start, days: file.time.days })
-}
-
 /// Each profile's minute weights; problems for bad peaks.
 fn validate_profiles(p: &mut Problems, file: &KitchenFile) -> HashMap<String, Vec<f64>> {
     let mut profiles = HashMap::new();
     for (pname, prof) in &file.demand.profiles {
-        let mut peaks = Vec::new();
-        for (i, peak) in prof.peaks.iter().enumerate() {
-            let key = format!("demand.profiles.{pname}.peaks.{i}");
-            let multiplier_ok = (0.0..=MAX_MULTIPLIER).contains(&peak.multiplier);
-            p.num(&format!("{key}.multiplier"), multiplier_ok, "a multiplier in 0 ..= 1000", peak.multiplier);
-            match (parse_clock(&peak.start), parse_clock(&peak.end)) {
-                (Ok(s), Ok(e)) if e > s => {
-                    peaks.push(Peak { start_min: s, end_min: e, multiplier: peak.multiplier, shape: peak.shape })
-                }
-                (Ok(_), Ok(_)) => {
-                    p.check(&format!("{key}.end"), false, &format!("end after start ({})", peak.start), &peak.end)
-                }
-                (Err(m), _) => p.key(&format!("{key}.start"), m),
-                (_, Err(m)) => p.key(&format!("{key}.end"), m),
-            }
-        }
+        let peaks = validate_peaks(p, &format!("demand.profiles.{pname}.peaks"), &prof.peaks);
         profiles.insert(pname.clone(), minute_weights(&peaks));
     }
     profiles
@@ -402,10 +322,7 @@ fn validate_driving_and_output(p: &mut Problems, file: &KitchenFile) {
     );
     let snap = file.roads.max_snap_m;
     p.num("roads.max_snap_m", snap > 0.0 && snap <= 100_000.0, "a distance in (0, 100000] metres", snap);
-    let rows = file.output.row_group_rows;
-    p.check("output.row_group_rows", (1..=1 << 24).contains(&rows), "1 ..= 16777216 rows", rows);
-    let level = file.output.zstd_level;
-    p.check("output.zstd_level", (1..=22).contains(&level), "a zstd level in 1 ..= 22", level);
+    validate_output(p, &file.output);
 }
 
 /// The most orders each location can have on one day, and all of them

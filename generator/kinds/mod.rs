@@ -1,0 +1,163 @@
+//! Scenario kinds: the one registry ([`KINDS`]) that `generate`,
+//! `validate`, `new`, `schema`, `verify` and the docs test all read. A kind
+//! brings only its model: its file schema and validation, a starter file,
+//! its tables and the checks `verify` adds; seeding, calendars, curves,
+//! distributions, the Parquet writer, the manifest and the output
+//! directory are shared.
+
+pub mod authoring;
+pub mod retail;
+pub mod weather;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::scenario::document::Document;
+use crate::scenario::KitchenScenario;
+use crate::sinks::manifest::Manifest;
+use crate::verify::Problems;
+use retail::RetailScenario;
+use weather::WeatherScenario;
+
+/// A validated scenario of some kind.
+#[allow(clippy::large_enum_variant)] // one per run: boxing would buy nothing
+pub enum Model {
+    GhostKitchen(KitchenScenario),
+    Retail(RetailScenario),
+    Weather(WeatherScenario),
+}
+
+/// A file a starter scenario reads, relative to the starter's folder.
+pub struct StarterFile {
+    pub path: &'static str,
+    pub content: &'static str,
+}
+
+/// A fully commented scenario of the kind that generates as written.
+pub struct Starter {
+    pub text: &'static str,
+    /// Lines of `text` to replace when the starter is written elsewhere:
+    /// (line as shipped, line with `{name}` / `{tables}` placeholders).
+    pub rewrites: &'static [(&'static str, &'static str)],
+    /// Files it reads, under `{tables}` (the starter's stem + `-tables`).
+    pub files: &'static [StarterFile],
+}
+
+/// One scenario kind.
+pub struct Kind {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// The JSON Schema of its scenario file (schemars, from its serde types).
+    pub schema: fn() -> serde_json::Value,
+    pub load: fn(&Document) -> Result<Model>,
+    pub starter: Starter,
+    /// Checks `verify` adds to the shared ones; returns what it found, for the report.
+    pub verify: fn(&Path, &Manifest, &mut Problems) -> Result<String>,
+}
+
+const CASPERS_TABLES: &[StarterFile] = &[
+    StarterFile { path: "brands.csv", content: include_str!("../../data/caspers/brands.csv") },
+    StarterFile { path: "menus.csv", content: include_str!("../../data/caspers/menus.csv") },
+    StarterFile { path: "categories.csv", content: include_str!("../../data/caspers/categories.csv") },
+    StarterFile { path: "items.csv", content: include_str!("../../data/caspers/items.csv") },
+    StarterFile { path: "brand_locations.csv", content: include_str!("../../data/caspers/brand_locations.csv") },
+];
+
+/// Every kind simkit knows; the first is the default.
+pub const KINDS: &[Kind] = &[
+    Kind {
+        name: "ghost_kitchen",
+        summary: "delivery kitchens: orders, their lifecycle events, driver routes on real or synthetic roads",
+        schema: crate::scenario::kitchen::schema,
+        load: |doc| KitchenScenario::from_document(doc).map(Model::GhostKitchen),
+        starter: Starter {
+            text: include_str!("../../scenarios/caspers.toml"),
+            rewrites: &[
+                ("name = \"caspers\"", "name = \"{name}\""),
+                (
+                    "dir = \"../data/caspers\"   # relative to this file; brands.csv, menus.csv, categories.csv, items.csv, brand_locations.csv",
+                    "dir = \"{tables}\"   # relative to this file; brands.csv, menus.csv, categories.csv, items.csv, brand_locations.csv",
+                ),
+            ],
+            files: CASPERS_TABLES,
+        },
+        verify: crate::verify::kitchen_checks,
+    },
+    Kind {
+        name: "retail",
+        summary: "a shop: transactions of line items, inventory and restocks, lost sales, price changes",
+        schema: retail::schema,
+        load: |doc| RetailScenario::from_document(doc).map(Model::Retail),
+        starter: Starter {
+            text: include_str!("../../scenarios/smoothie.toml"),
+            rewrites: &[
+                ("name = \"smoothie\"", "name = \"{name}\""),
+                (
+                    "products = \"../data/smoothie/products.csv\"   # relative to this file",
+                    "products = \"{tables}/products.csv\"   # relative to this file",
+                ),
+            ],
+            files: &[StarterFile { path: "products.csv", content: include_str!("../../data/smoothie/products.csv") }],
+        },
+        verify: retail::checks::verify,
+    },
+    Kind {
+        name: "weather",
+        summary: "weather stations: one report per station per day (temperature, rain)",
+        schema: weather::schema,
+        load: |doc| WeatherScenario::from_document(doc).map(Model::Weather),
+        starter: Starter {
+            text: include_str!("../../scenarios/weather.toml"),
+            rewrites: &[("name = \"weather\"", "name = \"{name}\"")],
+            files: &[],
+        },
+        verify: weather::checks::verify,
+    },
+];
+
+/// The kind called `name`.
+pub fn find(name: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// "unknown kind" in the user's terms, with a suggestion.
+pub fn unknown(name: &str) -> String {
+    let hint = crate::scenario::shape::suggestion(name, KINDS.iter().map(|k| k.name))
+        .map(|k| format!(" (did you mean \"{k}\"?)"))
+        .unwrap_or_default();
+    let known: Vec<String> = KINDS.iter().map(|k| format!("\"{}\"", k.name)).collect();
+    format!("expected a scenario kind ({}), found {name:?}{hint}", known.join(", "))
+}
+
+/// The kind named `name`, or an error in the user's terms.
+pub fn lookup(name: &str) -> Result<&'static Kind> {
+    find(name).ok_or_else(|| Error(unknown(name)))
+}
+
+impl Model {
+    pub fn kind(&self) -> &'static Kind {
+        let name = match self {
+            Model::GhostKitchen(_) => "ghost_kitchen",
+            Model::Retail(_) => "retail",
+            Model::Weather(_) => "weather",
+        };
+        find(name).expect("every model has a registered kind")
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Model::GhostKitchen(k) => &k.name,
+            Model::Retail(r) => &r.name,
+            Model::Weather(w) => &w.name,
+        }
+    }
+
+    /// What a run would produce, for `validate`.
+    pub fn summary(&self) -> String {
+        match self {
+            Model::GhostKitchen(k) => k.summary(),
+            Model::Retail(r) => r.summary(),
+            Model::Weather(w) => w.summary(),
+        }
+    }
+}

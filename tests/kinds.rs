@@ -1,0 +1,284 @@
+//! Scenario kinds beside the ghost kitchen, and the authoring tools over the
+//! kind registry: the weather kind generates, verifies and follows its model
+//! (temperature and rain per month, no rain below the threshold), its bytes
+//! do not depend on threads and `--days N` is a prefix; `simkit new` writes
+//! starters that generate as written; `simkit validate` reports every
+//! problem with its place; `simkit schema` covers every kind.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::AsArray;
+use arrow::datatypes::{Date32Type, Float64Type};
+use common::*;
+use simkit::kinds::weather::{model, WeatherScenario};
+use simkit::kinds::Model;
+
+/// One weather report as read back from reports.parquet.
+struct Report {
+    date: i32,
+    station: String,
+    degrees: f64,
+    raining: bool,
+}
+
+fn read_reports(dir: &Path) -> Vec<Report> {
+    let mut out = Vec::new();
+    for b in batches(&dir.join("reports.parquet")) {
+        let date = b.column_by_name("date").unwrap().as_primitive::<Date32Type>();
+        let station = b.column_by_name("station").unwrap().as_string::<i32>();
+        let degrees = b.column_by_name("degrees").unwrap().as_primitive::<Float64Type>();
+        let raining = b.column_by_name("raining").unwrap().as_boolean();
+        for i in 0..b.num_rows() {
+            out.push(Report {
+                date: date.value(i),
+                station: station.value(i).to_string(),
+                degrees: degrees.value(i),
+                raining: raining.value(i),
+            });
+        }
+    }
+    out
+}
+
+fn weather_toml() -> PathBuf {
+    root().join("scenarios/weather.toml")
+}
+
+fn generate_weather(out: &Path, extra: &[&str]) -> String {
+    let scenario = weather_toml();
+    let mut args = vec!["generate", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"];
+    args.extend_from_slice(extra);
+    simkit_ok(&args)
+}
+
+fn weather_model(sets: &[&str]) -> WeatherScenario {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    match simkit::scenario::load(&weather_toml(), &sets).unwrap().model {
+        Model::Weather(w) => w,
+        _ => panic!("weather.toml is not a weather scenario"),
+    }
+}
+
+#[test]
+fn weather_generates_and_verifies_with_the_reference_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    generate_weather(&dir, &[]);
+    let verified = simkit_ok(&["verify", dir.to_str().unwrap()]);
+    assert!(verified.contains("5490 reports"), "{verified}");
+    assert!(dir.join("report.proto").exists());
+    let proto = std::fs::read_to_string(dir.join("report.proto")).unwrap();
+    for field in ["string date", "string station", "double degrees", "bool raining"] {
+        assert!(proto.contains(field), "{field} missing from report.proto");
+    }
+    let reports = read_reports(&dir);
+    assert_eq!(reports.len(), 15 * 366);
+    // 2000-01-01 is day 10957 since the epoch; stations A..O in order each day.
+    assert_eq!((reports[0].date, reports[0].station.as_str()), (10957, "A"));
+    assert_eq!((reports[14].date, reports[14].station.as_str()), (10957, "O"));
+    assert_eq!((reports[15].date, reports[15].station.as_str()), (10958, "A"));
+    assert!(reports.iter().all(|r| !r.raining || r.degrees >= 32.0), "rain below 32 F");
+    assert!(reports.iter().any(|r| r.raining) && reports.iter().any(|r| r.degrees < 32.0));
+}
+
+#[test]
+fn weather_bytes_do_not_depend_on_threads_and_days_are_a_prefix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (one, two, short) = (tmp.path().join("one"), tmp.path().join("two"), tmp.path().join("short"));
+    generate_weather(&one, &["--threads", "1"]);
+    generate_weather(&two, &["--threads", "2"]);
+    generate_weather(&short, &["--days", "40"]);
+    for file in ["reports.parquet", "stations.parquet", "manifest.json"] {
+        assert_eq!(std::fs::read(one.join(file)).unwrap(), std::fs::read(two.join(file)).unwrap(), "{file}");
+    }
+    let (full, part) = (read_reports(&one), read_reports(&short));
+    assert_eq!(part.len(), 15 * 40);
+    for (a, b) in part.iter().zip(&full) {
+        assert_eq!((a.date, &a.station, a.degrees, a.raining), (b.date, &b.station, b.degrees, b.raining));
+    }
+}
+
+/// Per-month averages of a (day, station) layout: (temperature, rain share).
+fn monthly(reports: &[Report]) -> Vec<(f64, f64)> {
+    let mut sums = vec![(0.0, 0.0, 0u32); 12];
+    for r in reports {
+        let date = chrono::DateTime::from_timestamp(r.date as i64 * 86_400, 0).unwrap().date_naive();
+        let s = &mut sums[chrono::Datelike::month0(&date) as usize];
+        *s = (s.0 + r.degrees, s.1 + r.raining as u32 as f64, s.2 + 1);
+    }
+    sums.into_iter().map(|(t, r, n)| (t / n as f64, r / n as f64)).collect()
+}
+
+#[test]
+fn weather_follows_its_model_month_by_month() {
+    // Many stations, no cold threshold: every month's rain share has a closed form.
+    let sets = ["stations.count=200", "rain.min_temp_f=-1000"];
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    let mut args: Vec<&str> = Vec::new();
+    for s in &sets {
+        args.extend(["--set", s]);
+    }
+    generate_weather(&dir, &args);
+    let reports = read_reports(&dir);
+    let w = weather_model(&sets);
+    let stations = model::stations(&w);
+    let months: Vec<usize> =
+        (0..w.calendar.days).map(|d| chrono::Datelike::month0(&w.calendar.date(d)) as usize).collect();
+    // Expected temperature: the recursion without noise (the noise has mean 0).
+    let mut want_temp = [0.0; 12];
+    let mut want_rain = [0.0; 12];
+    let mut days_in = [0.0; 12];
+    for st in &stations {
+        let mut t = st.monthly_means_f[months[0]];
+        for &m in &months {
+            t = w.persistence * t + (1.0 - w.persistence) * st.monthly_means_f[m];
+            want_temp[m] += t;
+            // The chain's stationary share of rainy days.
+            let p = st.rain_start[m].clamp(0.0, 1.0);
+            want_rain[m] += p / (p + st.rain_stop);
+            days_in[m] += 1.0;
+        }
+    }
+    for (m, (temp, rain)) in monthly(&reports).into_iter().enumerate() {
+        let (t, r) = (want_temp[m] / days_in[m], want_rain[m] / days_in[m]);
+        assert!((temp - t).abs() < 1.5, "month {m}: mean {temp:.2} F, the model gives {t:.2} F");
+        assert!((rain - r).abs() < 0.03, "month {m}: rain share {rain:.3}, the model gives {r:.3}");
+    }
+    // The reference's seasons: April rains most, January and August least.
+    let shares: Vec<f64> = monthly(&reports).iter().map(|x| x.1).collect();
+    assert!(shares[3] > shares[0] + 0.1 && shares[3] > shares[7] + 0.1, "{shares:?}");
+}
+
+#[test]
+fn no_rain_below_the_threshold_and_verify_catches_a_broken_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    generate_weather(&dir, &["--set", "rain.min_temp_f=60", "--days", "120"]);
+    let reports = read_reports(&dir);
+    assert!(reports.iter().all(|r| !r.raining || r.degrees >= 60.0));
+    assert!(reports.iter().any(|r| r.raining));
+    // The same data with a lower threshold in the manifest must fail verification
+    // (the fingerprint catches the edit first).
+    let path = dir.join("manifest.json");
+    let text =
+        std::fs::read_to_string(&path).unwrap().replace("\"rain_min_temp_f\": 60.0", "\"rain_min_temp_f\": 90.0");
+    std::fs::write(&path, text).unwrap();
+    assert_fails_with(&simkit(&["verify", dir.to_str().unwrap()]), "the manifest was edited");
+}
+
+#[test]
+fn weather_refuses_road_flags_and_replay_says_what_it_streams() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    let out =
+        simkit(&["generate", weather_toml().to_str().unwrap(), "--out", dir.to_str().unwrap(), "--osm", "a=x.osm"]);
+    assert_fails_with(&out, "a weather scenario has no roads");
+    assert!(!dir.exists());
+    generate_weather(&dir, &["--days", "3"]);
+    assert_fails_with(&simkit(&["replay", dir.to_str().unwrap()]), "replay streams ghost_kitchen datasets only");
+}
+
+#[test]
+fn new_writes_starters_that_generate_as_written_and_never_overwrite() {
+    let tmp = tempfile::tempdir().unwrap();
+    for kind in simkit::kinds::KINDS.iter().map(|k| k.name) {
+        let days = "1";
+        let file = tmp.path().join(format!("my_{kind}.toml"));
+        let wrote = simkit_ok(&["new", kind, file.to_str().unwrap()]);
+        assert!(wrote.contains("wrote"), "{wrote}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains(&format!("name = \"my_{kind}\"")), "{text}");
+        assert!(text.lines().filter(|l| l.trim_start().starts_with('#') || l.contains(" # ")).count() >= 5);
+        let valid = simkit_ok(&["validate", file.to_str().unwrap()]);
+        assert!(valid.contains(&format!("ok — kind {kind}")), "{valid}");
+        let out = tmp.path().join(format!("out_{kind}"));
+        simkit_ok(&["generate", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--days", days, "-q"]);
+        simkit_ok(&["verify", out.to_str().unwrap()]);
+        let before = std::fs::read(&file).unwrap();
+        assert_fails_with(&simkit(&["new", kind, file.to_str().unwrap()]), "already exists");
+        assert_eq!(std::fs::read(&file).unwrap(), before);
+    }
+    assert!(tmp.path().join("my_ghost_kitchen-tables/items.csv").exists());
+    assert!(tmp.path().join("my_retail-tables/products.csv").exists());
+    let bad = simkit(&["new", "wether", tmp.path().join("x.toml").to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("weather"), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert_fails_with(&simkit(&["new", "weather", tmp.path().join("bad name.toml").to_str().unwrap()]), "NAME.toml");
+}
+
+/// A copy of weather.toml edited by `edit`, in `dir`.
+fn weather_variant(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    let path = dir.join("station.toml");
+    std::fs::write(&path, edit(std::fs::read_to_string(weather_toml()).unwrap())).unwrap();
+    path
+}
+
+#[test]
+fn validate_reports_every_problem_with_its_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = weather_variant(tmp.path(), |t| {
+        t.replace("count = 15 ", "cont = 15 ")
+            .replace("persistence = 0.8 ", "persistence = \"high\" ")
+            .replace("min_temp_f = 32.0", "min_temp_f = nan")
+    });
+    let out = simkit(&["validate", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let line =
+        |needle: &str| std::fs::read_to_string(&path).unwrap().lines().position(|l| l.contains(needle)).unwrap() + 1;
+    for want in [
+        format!("station.toml:{}:1: stations.cont: unknown key `cont`, did you mean `count`?", line("cont = 15")),
+        format!("station.toml:{}:", line("persistence = \"high\"")),
+        "temperature.persistence: expected a number".to_string(),
+        "rain.min_temp_f".to_string(),
+        "3 problems".to_string(),
+    ] {
+        assert!(err.contains(&want), "expected {want:?} in: {err}");
+    }
+    // Semantic problems, all at once, at their keys.
+    let path = weather_variant(tmp.path(), |t| {
+        t.replace("count = 15 ", "count = 0 ")
+            .replace("[0.1, 0.1, 0.3, 0.5, 0.4, 0.2, 0.2, 0.1, 0.2, 0.2, 0.2, 0.1]", "[0.1, 0.1]")
+            .replace("{ uniform = { min = 0.2, max = 0.4 } }", "{ uniform = { min = 0.2, max = 1.4 } }")
+            .replace("persistence = 0.8 ", "persistence = 1.5 ")
+    });
+    let out = simkit(&["validate", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    for want in [
+        "stations.count: expected 1 ..= 1000 stations, found 0",
+        "rain.start_probability: expected 12 values (January to December), found 2",
+        "rain.stop_probability.uniform: expected draws in 0 ..= 1 (a probability)",
+        "temperature.persistence: expected a weight in 0 ..= 1, found 1.5",
+        "4 problems",
+    ] {
+        assert!(err.contains(want), "expected {want:?} in: {err}");
+    }
+    // An unknown kind names the kinds there are.
+    let path = weather_variant(tmp.path(), |t| t.replace("kind = \"weather\"", "kind = \"wether\""));
+    assert_fails_with(&simkit(&["validate", path.to_str().unwrap()]), "did you mean \"weather\"?");
+    // --set is validated the same way, and named.
+    let out = simkit(&["validate", weather_toml().to_str().unwrap(), "--set", "stations.count=-3"]);
+    assert_fails_with(&out, "--set stations.count=-3");
+}
+
+#[test]
+fn schema_covers_every_kind_in_draft_2020_12() {
+    let all: serde_json::Value = serde_json::from_str(&simkit_ok(&["schema"])).unwrap();
+    assert_eq!(all["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let kinds: Vec<&str> = simkit::kinds::KINDS.iter().map(|k| k.name).collect();
+    assert_eq!(all["properties"]["kind"]["enum"], serde_json::json!(kinds));
+    for k in &kinds {
+        assert!(all["$defs"][k]["properties"]["seed"].is_object(), "{k}: no seed in its schema");
+        let one: serde_json::Value = serde_json::from_str(&simkit_ok(&["schema", "--kind", k])).unwrap();
+        assert_eq!(one["properties"]["kind"]["const"], *k);
+    }
+    // Every reference resolves inside the combined document.
+    let text = all.to_string();
+    for r in text.split("\"$ref\":\"#/$defs/").skip(1) {
+        let name = &r[..r.find('"').unwrap()];
+        assert!(all["$defs"][name].is_object(), "dangling $ref to {name}");
+    }
+}
