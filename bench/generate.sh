@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: the full 90-day canonical scenario, on synthetic roads and with
 # San Francisco on the real sf-north extract, and one line per other kind
-# (weather: 200 stations over 25 years). Prints the median wall time, rows/s
-# of the largest table, CPU time (user + sys: steadier than wall on a shared
-# machine) and peak RSS of N runs (default 5). Not a test: nothing is asserted.
+# (retail: 2,000 transactions a day for a year; weather: 200 stations over 25
+# years). Prints the median wall time, rows/s of the largest table, CPU time
+# (user + sys: steadier than wall on a shared machine) and peak RSS of N runs
+# (default 5). Not a test: nothing is asserted.
 #   bash bench/generate.sh [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,4 +43,5 @@ else
   echo "skipped SF on sf-north: set SIMKIT_OSM_DIR to the folder of sf-north.osm.pbf"
 fi
 bench "canonical, synthetic, 1 thread" scenarios/caspers.toml events --threads 1
+bench "retail, 2,000 tx/day x 1 y" scenarios/smoothie.toml purchases --set demand.transactions_per_day=2000 --set time.days=366
 bench "weather, 200 stations x 25 y" scenarios/weather.toml reports --set stations.count=200 --set time.days=9132

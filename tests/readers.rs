@@ -27,6 +27,7 @@ fn main() -> std::process::ExitCode {
             pyarrow_and_duckdb_read_the_dataset_with_the_intended_types,
         ),
         ("pyarrow_and_duckdb_read_the_weather_tables", pyarrow_and_duckdb_read_the_weather_tables),
+        ("pyarrow_and_duckdb_read_the_retail_tables", pyarrow_and_duckdb_read_the_retail_tables),
         (
             "a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones",
             a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones,
@@ -48,12 +49,21 @@ fn run_checker(script: &str, args: &[&std::path::Path], success: &str) -> String
     text
 }
 
-fn pyarrow_and_duckdb_read_the_weather_tables() {
+/// Generates `scenario` (under scenarios/) into a temporary folder and runs `checker` on it.
+fn check_kind(scenario: &str, checker: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("w");
-    let scenario = root().join("scenarios/weather.toml");
+    let dir = tmp.path().join("ds");
+    let scenario = root().join("scenarios").join(scenario);
     simkit_ok(&["generate", scenario.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"]);
-    run_checker("check_weather.py", &[&dir], "read with the intended types");
+    run_checker(checker, &[&dir], "read with the intended types");
+}
+
+fn pyarrow_and_duckdb_read_the_weather_tables() {
+    check_kind("weather.toml", "check_weather.py");
+}
+
+fn pyarrow_and_duckdb_read_the_retail_tables() {
+    check_kind("smoothie.toml", "check_retail.py");
 }
 
 fn a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones() {

@@ -400,3 +400,41 @@ fn bad_shop_files_are_refused_with_their_place() {
         "unknown column `_RangeWieght` (did you mean `_RangeWeight`?",
     );
 }
+
+#[test]
+fn equal_propensities_go_to_the_first_product_and_outages_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    // CS02 gets CS01's propensity (3): every pick near 3 goes to CS01, the first.
+    let path = variant(
+        tmp.path(),
+        |t| {
+            t.replace(
+                "  { product = \"SC05\", start = \"2024-03-12\", end = \"2024-03-15\" },",
+                "  { product = \"SC05\", start = \"2024-03-12\", end = \"2024-03-15\" },\n  { product = \"SC05\", start = \"2024-03-15\", end = \"2024-03-18\" },",
+            )
+        },
+        |c| {
+            c.replace(
+                "CS02,Classic Smoothies,Kiwi Quencher,24 oz.,1.50,4.99,75,TRUE,FALSE,FALSE,FALSE,3,1,3,6",
+                "CS02,Classic Smoothies,Kiwi Quencher,24 oz.,1.50,4.99,75,TRUE,FALSE,FALSE,FALSE,3,1,3,3",
+            )
+        },
+    );
+    let dir = tmp.path().join("shop");
+    simkit_ok(&["generate", path.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"]);
+    simkit_ok(&["verify", dir.to_str().unwrap()]);
+    let lines = purchases(&dir);
+    assert!(lines.iter().any(|l| l.product == "CS01"));
+    assert!(!lines.iter().any(|l| l.product == "CS02"), "CS02 shares CS01's propensity and comes second");
+    let (from, to) =
+        (chrono::NaiveDate::from_ymd_opt(2024, 3, 12).unwrap(), chrono::NaiveDate::from_ymd_opt(2024, 3, 18).unwrap());
+    for b in table(&dir, "inventories") {
+        for i in 0..b.num_rows() {
+            let d = local(col_ts(&b, "event_time", i)).date_naive();
+            assert!(
+                !(col_str(&b, "product_id", i) == "SC05" && d >= from && d < to),
+                "an SC05 delivery on {d}, inside the outages"
+            );
+        }
+    }
+}

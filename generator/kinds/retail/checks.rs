@@ -92,6 +92,7 @@ fn moves(dir: &Path, p: &mut Problems, f: &Facts) -> Result<(Vec<Timed>, Vec<Tim
         }
     }
     const I: &str = "inventories.parquet";
+    let mut last_restock = i64::MIN;
     for b in read_batches(&dir.join(I))? {
         let ts = primitive::<TimestampMillisecondType>(&b, I, "event_time")?;
         let product = strings(&b, I, "product_id")?;
@@ -99,6 +100,9 @@ fn moves(dir: &Path, p: &mut Problems, f: &Facts) -> Result<(Vec<Timed>, Vec<Tim
         let added = primitive::<Int32Type>(&b, I, "stock_quantity")?;
         let new = primitive::<Int32Type>(&b, I, "new_level")?;
         for i in 0..b.num_rows() {
+            let t = ts.value(i);
+            p.check(t >= last_restock, || format!("{I}: restocks out of time order at {t}"));
+            last_restock = t;
             let (e, a) = (existing.value(i) as i64, added.value(i) as i64);
             p.check(a == f.quantity && new.value(i) as i64 == e + a, || {
                 format!("{I}: a restock of {a} to {} from {e}; restocks add {}", new.value(i), f.quantity)

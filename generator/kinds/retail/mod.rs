@@ -146,16 +146,30 @@ fn flag(t: &csv::Table<ProductRow>, i: usize, column: &str, v: &str) -> Result<b
     }
 }
 
+/// Products one catalogue may hold.
+pub const MAX_PRODUCTS: usize = 10_000;
+
 /// The catalogue: ids unique, prices and costs exact to the cent, propensities in 0 ..= 1000.
 fn read_products(path: &Path, boosted_prefixes: &[String]) -> Result<Vec<Product>> {
     let t = csv::read::<ProductRow>(path)?;
     if t.rows.is_empty() {
         return Err(crate::error::Error(format!("{}: expected at least one product", path.display())));
     }
+    if t.rows.len() > MAX_PRODUCTS {
+        return Err(crate::error::Error(format!(
+            "{}: {} products, at most {MAX_PRODUCTS} are supported",
+            path.display(),
+            t.rows.len()
+        )));
+    }
     let mut products: Vec<Product> = Vec::new();
+    let mut ids = std::collections::HashSet::new();
     for (i, r) in t.rows.iter().enumerate() {
-        if products.iter().any(|p| p.id == r.id) {
+        if !ids.insert(r.id.as_str()) {
             return Err(t.error(i, "ID", &format!("product id {:?} appears twice", r.id)));
+        }
+        if r.inventory > validate::MAX_UNITS {
+            return Err(t.error(i, "Inventory", &format!("expected 0 ..= 1000000 units, found {}", r.inventory)));
         }
         let money = |column: &str, v: &str| {
             parse_cents(v).ok_or_else(|| {

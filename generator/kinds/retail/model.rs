@@ -8,13 +8,14 @@
 //! with every minute outside the opening hours at weight 0. A transaction
 //! draws, in order: its member flag, its number of line items, then per line
 //! a propensity `u` uniform in `[0, largest propensity]` (the product whose
-//! propensity is nearest, the first on a tie), a quantity and the
+//! propensity is nearest; ties in [`Shop::pick`]), a quantity and the
 //! supplement flag. A line whose quantity exceeds the product's level is a
-//! lost sale; otherwise the level falls, and at `restock_threshold` or below
-//! a restock of `restock_quantity` is ordered (unless one is pending) to
-//! arrive `restock_delay_min` later (its draw from the day's supply stream);
-//! an arrival inside a supply outage of the product waits until the outage
-//! ends. Restocks arrive before any transaction at or after their time.
+//! lost sale; otherwise the level falls. After every line, a level at
+//! `restock_threshold` or below orders a restock of `restock_quantity`
+//! (unless one is pending) to arrive `restock_delay_min` later (its draw
+//! from the day's supply stream); an arrival inside a supply outage of the
+//! product waits until the outage (and any outage it then falls in) ends.
+//! Restocks arrive before any transaction at or after their time.
 
 use rand::Rng;
 
@@ -103,39 +104,41 @@ struct Shop<'a> {
     levels: Vec<u32>,
     prices: Vec<i64>,
     cogs: Vec<i64>,
-    /// Arrival time of each product's pending restock.
-    pending: Vec<Option<i64>>,
+    /// Whether each product has a restock on its way, and the arrivals in (time, product) order.
+    pending: Vec<bool>,
+    queue: std::collections::BTreeSet<(i64, usize)>,
     /// Products by propensity, for the nearest-propensity pick.
     by_propensity: Vec<(f64, u16)>,
     run: RetailRun,
 }
 
 impl Shop<'_> {
-    /// The product whose propensity is nearest `u` (the first on a tie).
+    /// The product whose propensity is nearest `u`: at an exact midpoint the
+    /// lower propensity, among equal propensities the first in the catalogue.
     fn pick(&self, u: f64) -> u16 {
-        let i = self.by_propensity.partition_point(|(p, _)| *p < u);
-        let below = i.checked_sub(1).map(|j| self.by_propensity[j]);
-        match (below, self.by_propensity.get(i)) {
-            (Some((pb, b)), Some((pa, a))) => {
-                if u - pb <= pa - u {
-                    b
+        let v = &self.by_propensity;
+        let i = v.partition_point(|(p, _)| *p < u);
+        let nearest = match (i.checked_sub(1), v.get(i)) {
+            (Some(j), Some(&(above, _))) => {
+                if u - v[j].0 <= above - u {
+                    v[j].0
                 } else {
-                    *a
+                    above
                 }
             }
-            (Some((_, b)), None) => b,
-            (None, Some((_, a))) => *a,
-            (None, None) => 0,
-        }
+            (Some(j), None) => v[j].0,
+            (None, Some(&(above, _))) => above,
+            (None, None) => return 0,
+        };
+        // Sorted by (propensity, catalogue index): the first at that propensity.
+        v[v.partition_point(|(p, _)| *p < nearest)].1
     }
 
     /// Delivers every pending restock due at or before `ts`, in (time, product) order.
     fn deliver_due(&mut self, ts: i64) {
-        loop {
-            let next =
-                self.pending.iter().enumerate().filter_map(|(p, t)| t.map(|t| (t, p))).filter(|(t, _)| *t <= ts).min();
-            let Some((at, product)) = next else { return };
-            self.pending[product] = None;
+        while let Some(&(at, product)) = self.queue.first().filter(|(at, _)| *at <= ts) {
+            self.queue.pop_first();
+            self.pending[product] = false;
             let existing = self.levels[product];
             self.levels[product] += self.s.restock_quantity;
             self.run.restocks.push(Restock {
@@ -147,19 +150,22 @@ impl Shop<'_> {
         }
     }
 
-    /// When a restock ordered at `ts` arrives: after its delay, and not inside an outage.
+    /// When a restock ordered at `ts` arrives: after its delay, and past every outage it would fall in.
     fn arrival(&self, product: usize, ts: i64, delay_min: f64) -> i64 {
-        let at = ts + (delay_min * 60_000.0).round() as i64;
         let s = self.s;
-        let day = s.clock.local_date(at).map(|d| (d - s.calendar.start).num_days());
-        let outage = s
-            .outages
-            .iter()
-            .find(|o| o.product == product && day.is_some_and(|d| (o.start_day as i64..o.end_day as i64).contains(&d)));
-        match outage {
-            Some(o) => s.clock.day_start_ms(s.calendar.date(o.end_day)),
-            None => at,
+        let mut at = ts + (delay_min * 60_000.0).round() as i64;
+        // Each step moves past one outage, so the loop ends.
+        for _ in 0..=s.outages.len() {
+            let day = s.clock.local_date(at).map(|d| (d - s.calendar.start).num_days());
+            let holding = s.outages.iter().find(|o| {
+                o.product == product && day.is_some_and(|d| (o.start_day as i64..o.end_day as i64).contains(&d))
+            });
+            match holding {
+                Some(o) => at = s.clock.day_start_ms(s.calendar.date(o.end_day)),
+                None => break,
+            }
         }
+        at
     }
 
     fn apply_changes(&mut self, day: u32, midnight: i64) {
@@ -233,9 +239,10 @@ impl Shop<'_> {
                 total_cents,
             });
         }
-        if self.levels[p] <= s.restock_threshold && self.pending[p].is_none() {
+        if self.levels[p] <= s.restock_threshold && !self.pending[p] {
             let at = self.arrival(p, ts, s.restock_delay_min.sample(supply));
-            self.pending[p] = Some(at);
+            self.pending[p] = true;
+            self.queue.insert((at, p));
             self.deliver_due(ts);
         }
     }
@@ -251,7 +258,8 @@ pub fn simulate(s: &RetailScenario) -> RetailRun {
         levels: s.products.iter().map(|p| p.inventory).collect(),
         prices: s.products.iter().map(|p| p.price_cents).collect(),
         cogs: s.products.iter().map(|p| p.cogs_cents).collect(),
-        pending: vec![None; s.products.len()],
+        pending: vec![false; s.products.len()],
+        queue: Default::default(),
         by_propensity,
         run: RetailRun::default(),
     };

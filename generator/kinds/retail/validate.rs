@@ -18,6 +18,9 @@ use crate::scenario::kitchen::tables::parse_cents;
 /// Line items one transaction may have, and units one line may hold.
 const MAX_ITEMS: f64 = 100.0;
 const MAX_QUANTITY: f64 = 1000.0;
+/// Units of stock a level, a threshold or a restock may hold at most (so
+/// every level fits the tables' 32-bit columns).
+pub const MAX_UNITS: u32 = 1_000_000;
 /// The longest a restock may take (minutes): a week.
 const MAX_RESTOCK_DELAY_MIN: f64 = 7.0 * 1440.0;
 
@@ -168,7 +171,9 @@ pub fn scenario(
         p.key("basket.supplement_price", format!("expected a price like \"1.99\", found {:?}", b.supplement_price));
     }
     let inv = &f.inventory;
-    p.check("inventory.restock_quantity", inv.restock_quantity >= 1, "at least 1 unit", inv.restock_quantity);
+    let (q, t) = (inv.restock_quantity, inv.restock_threshold);
+    p.check("inventory.restock_quantity", (1..=MAX_UNITS).contains(&q), "1 ..= 1000000 units", q);
+    p.check("inventory.restock_threshold", t <= MAX_UNITS, "0 ..= 1000000 units", t);
     let restock_delay_min = p.dist_within(
         "inventory.restock_delay_min",
         &inv.restock_delay_min,

@@ -18,7 +18,7 @@ fn facts(m: &Manifest) -> Result<(usize, f64)> {
     let stations = m.model.get("stations").and_then(|v| v.as_u64());
     let min_temp = m.model.get("rain_min_temp_f").and_then(|v| v.as_f64());
     match (stations, min_temp) {
-        (Some(n), Some(t)) => Ok((n as usize, t)),
+        (Some(n), Some(t)) if (1..=super::MAX_STATIONS as u64).contains(&n) => Ok((n as usize, t)),
         _ => Err(Error("manifest.json: a weather dataset's model lacks `stations` or `rain_min_temp_f`".into())),
     }
 }
