@@ -74,7 +74,8 @@ fn leaf_keys(
     prefix: &str,
     out: &mut Vec<(String, Option<String>)>,
 ) {
-    let own_default = node.get("default").filter(|d| !d.is_object() && !d.is_array()).map(|d| d.to_string());
+    let own_default =
+        node.get("default").filter(|d| !d.is_object() && !d.is_array() && !d.is_null()).map(|d| d.to_string());
     let node = resolve(schema, node);
     let props = node.get("properties").and_then(|p| p.as_object());
     let extra = node.get("additionalProperties").filter(|e| e.is_object());

@@ -438,3 +438,66 @@ fn equal_propensities_go_to_the_first_product_and_outages_chain() {
         }
     }
 }
+
+#[test]
+fn the_reference_pacing_is_an_interval_arrival_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pace =
+        |t: String| t.replace("transactions_per_day = 260", "interval_s = { uniform = { min = 2.0, max = 5.0 } }");
+    let path = variant(tmp.path(), pace, |c| c);
+    let dir = tmp.path().join("paced");
+    simkit_ok(&["generate", path.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--days", "10", "-q"]);
+    simkit_ok(&["verify", dir.to_str().unwrap()]);
+    // One timestamp per transaction (sold or lost), grouped by local day.
+    let mut by_tx: BTreeMap<String, i64> = BTreeMap::new();
+    for l in purchases(&dir) {
+        by_tx.insert(l.tx, l.ts);
+    }
+    for (ts, tx, _, _) in lost_sales(&dir) {
+        by_tx.insert(tx, ts);
+    }
+    let mut days: BTreeMap<chrono::NaiveDate, Vec<i64>> = BTreeMap::new();
+    for ts in by_tx.into_values() {
+        days.entry(local(ts).date_naive()).or_default().push(ts);
+    }
+    for ts in days.values_mut() {
+        ts.sort_unstable();
+    }
+    for (date, ts) in &days {
+        let storm = *date == chrono::NaiveDate::from_ymd_opt(2024, 3, 9).unwrap();
+        let (lo, hi) = if storm { (2000.0 / 0.3, 5000.0 / 0.3) } else { (2000.0, 5000.0) };
+        for w in ts.windows(2) {
+            let gap = (w[1] - w[0]) as f64;
+            assert!(gap >= lo - 1.0 && gap <= hi + 1.0, "{date}: a gap of {gap} ms");
+        }
+        // The day's count against its open seconds / mean gap.
+        let hours = [(7, 20), (7, 20), (7, 20), (7, 20), (7, 21), (8, 21), (9, 17)];
+        let (open, close) = hours[date.weekday().num_days_from_monday() as usize];
+        let want = (close - open) as f64 * 3600.0 / ((lo + hi) / 2000.0);
+        let got = ts.len() as f64;
+        assert!((got - want).abs() < 0.05 * want, "{date}: {got} transactions, about {want:.0} expected");
+        let first = local(ts[0]);
+        assert_eq!((first.hour(), first.minute()), (open, 0), "{date}: first at {first}");
+    }
+    assert_eq!(days.len(), 10);
+    // One arrival process at a time.
+    let both = variant(
+        tmp.path(),
+        |t| {
+            t.replace(
+                "transactions_per_day = 260",
+                "transactions_per_day = 260\ninterval_s = { constant = { value = 3 } }",
+            )
+        },
+        |c| c,
+    );
+    assert_fails_with(
+        &simkit(&["validate", both.to_str().unwrap()]),
+        "either `transactions_per_day` or `interval_s`, not both",
+    );
+    let neither = variant(tmp.path(), |t| t.replace("transactions_per_day = 260", ""), |c| c);
+    assert_fails_with(
+        &simkit(&["validate", neither.to_str().unwrap()]),
+        "expected `transactions_per_day` (a daily target) or `interval_s`",
+    );
+}

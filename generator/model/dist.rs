@@ -14,7 +14,7 @@
 //! draws are clamped there, so the bound holds for certain.
 
 use rand::Rng;
-use rand_distr::{Beta, Distribution, Exp, Normal, Poisson};
+use rand_distr::{Beta, Distribution, Exp, LogNormal, Normal, Poisson};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,11 @@ pub enum DistSpec {
     },
     Exponential {
         mean: f64,
+    },
+    /// `exp(N(mu, sigma))`: positive and right-skewed (service times, basket values).
+    Lognormal {
+        mu: f64,
+        sigma: f64,
     },
     Beta {
         a: f64,
@@ -72,6 +77,7 @@ enum Kind {
     UniformInt(i64, i64),
     Normal(Normal<f64>),
     Exponential(Exp<f64>),
+    LogNormal(LogNormal<f64>),
     Beta(Beta<f64>),
     Poisson(Poisson<f64>),
     Choice { values: Vec<f64>, cumulative: Vec<f64> },
@@ -148,6 +154,15 @@ impl DistSpec {
                     Exp::new(1.0 / mean.max(f64::MIN_POSITIVE)).unwrap_or_else(|_| Exp::new(1.0).expect("unit exp"));
                 (Kind::Exponential(e), 0.0, TAIL_MEANS * mean)
             }
+            DistSpec::Lognormal { mu, sigma } => {
+                finite("lognormal.mu", mu, &mut p);
+                if !(sigma >= 0.0 && sigma.is_finite()) {
+                    p.push(("lognormal.sigma".into(), format!("expected a sigma >= 0, found {sigma}")));
+                }
+                let d = LogNormal::new(if mu.is_finite() { mu } else { 0.0 }, sigma.clamp(0.0, 1e300))
+                    .unwrap_or_else(|_| LogNormal::new(0.0, 1.0).expect("unit lognormal"));
+                (Kind::LogNormal(d), 0.0, (mu + TAIL_STDS * sigma.max(0.0)).exp())
+            }
             DistSpec::Beta { a, b } => {
                 for (k, v) in [("beta.a", a), ("beta.b", b)] {
                     if !(v > 0.0 && v.is_finite()) {
@@ -218,6 +233,7 @@ impl DistSpec {
             DistSpec::UniformInt { .. } => "uniform_int",
             DistSpec::Normal { .. } => "normal",
             DistSpec::Exponential { .. } => "exponential",
+            DistSpec::Lognormal { .. } => "lognormal",
             DistSpec::Beta { .. } => "beta",
             DistSpec::Poisson { .. } => "poisson",
             DistSpec::Choice { .. } => "choice",
@@ -240,6 +256,7 @@ impl Dist {
             Kind::UniformInt(a, b) => rng.random_range(*a..=*b) as f64,
             Kind::Normal(d) => d.sample(rng),
             Kind::Exponential(d) => d.sample(rng),
+            Kind::LogNormal(d) => d.sample(rng),
             Kind::Beta(d) => d.sample(rng),
             Kind::Poisson(d) => d.sample(rng),
             Kind::Choice { values, cumulative } => {
@@ -269,7 +286,9 @@ impl Dist {
                 });
                 drawn.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (v, _)| (lo.min(*v), hi.max(*v)))
             }
-            Kind::Normal(_) | Kind::Exponential(_) | Kind::Poisson(_) => (f64::NEG_INFINITY, f64::INFINITY),
+            Kind::Normal(_) | Kind::Exponential(_) | Kind::LogNormal(_) | Kind::Poisson(_) => {
+                (f64::NEG_INFINITY, f64::INFINITY)
+            }
         };
         (lo.max(self.min), hi.min(self.max))
     }
@@ -311,6 +330,20 @@ mod tests {
         let mut rng = stream(1, 0, 0, Purpose::Lifecycle);
         let floored = (0..200_000).filter(|_| d.sample(&mut rng) == 0.1).count() as f64 / 200_000.0;
         assert!((floored - 0.0287).abs() < 0.002, "floored share {floored}");
+    }
+
+    #[test]
+    fn lognormal_moments_and_refusals() {
+        // E = exp(mu + sigma^2 / 2), median exp(mu); support (0, exp(mu + 40 sigma)].
+        let (m, _, lo, _) = moments(DistSpec::Lognormal { mu: 1.0, sigma: 0.5 }, 200_000);
+        assert!((m - (1.0f64 + 0.125).exp()).abs() < 0.03, "mean {m}");
+        assert!(lo > 0.0);
+        let d = DistSpec::Lognormal { mu: 1.0, sigma: 0.5 }.compile().unwrap();
+        assert_eq!(d.bounds(), (0.0, 21.0f64.exp()));
+        assert!(DistSpec::Lognormal { mu: 0.0, sigma: -1.0 }.compile().is_err());
+        assert!(DistSpec::Lognormal { mu: f64::NAN, sigma: 1.0 }.compile().is_err());
+        // Draws that could overflow to infinity are refused.
+        assert!(DistSpec::Lognormal { mu: 700.0, sigma: 10.0 }.compile().is_err());
     }
 
     #[test]

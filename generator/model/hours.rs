@@ -44,6 +44,11 @@ impl OpeningHours {
             .collect()
     }
 
+    /// Minutes open on a `weekday`.
+    pub fn open_minutes(&self, weekday: usize) -> u32 {
+        self.0[weekday].map_or(0, |(s, e)| e - s)
+    }
+
     /// Whether local minute `minute` of a `weekday` is open.
     pub fn is_open(&self, weekday: usize, minute: u32) -> bool {
         self.0[weekday].is_some_and(|(s, e)| (s..e).contains(&minute))

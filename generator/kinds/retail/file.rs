@@ -47,13 +47,20 @@ pub struct ShopSpec {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetailDemandSpec {
-    /// Transactions on day 0 before multipliers.
-    pub transactions_per_day: f64,
+    /// Transactions on day 0 before multipliers, arriving as a Poisson process on the
+    /// peaks; give this or `interval_s`.
+    #[serde(default)]
+    pub transactions_per_day: Option<f64>,
+    /// Seconds from one transaction to the next throughout the opening hours (the
+    /// reference's "every 2..5 s"); give this or `transactions_per_day`.
+    #[serde(default)]
+    pub interval_s: Option<DistSpec>,
     #[serde(default)]
     pub daily_growth: f64,
     #[serde(default)]
     pub weekday_multipliers: WeekdayMultipliers,
-    /// Multiplies each day's target.
+    /// Multiplies each day's target (with `transactions_per_day`).
+    #[serde(default = "no_noise")]
     pub noise: DistSpec,
     /// Intraday peaks on the local clock (minutes outside the opening hours get nothing).
     #[serde(default)]
@@ -163,6 +170,9 @@ pub struct ProductEventSpec {
     pub cogs: Option<String>,
 }
 
+fn no_noise() -> DistSpec {
+    DistSpec::Constant { value: 1.0 }
+}
 fn open() -> String {
     "08:00-20:00".into()
 }

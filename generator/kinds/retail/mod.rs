@@ -101,6 +101,15 @@ pub struct Outage {
     pub end_day: u32,
 }
 
+/// How transactions arrive.
+#[derive(Clone, Debug)]
+pub enum Arrivals {
+    /// A daily target (growth, weekdays, noise, anomalies), Poisson per minute on the peaks.
+    Daily(DailyVolume),
+    /// One after another, gaps in seconds from a distribution (anomalies scale the rate).
+    Interval(Dist),
+}
+
 #[derive(Clone, Debug)]
 pub struct RetailScenario {
     pub name: String,
@@ -108,7 +117,7 @@ pub struct RetailScenario {
     pub seed: u64,
     pub calendar: Calendar,
     pub clock: LocalClock,
-    pub volume: DailyVolume,
+    pub arrivals: Arrivals,
     /// 1440 local minute weights from the peaks (before the opening hours).
     pub profile: Vec<f64>,
     pub hours: OpeningHours,
@@ -252,8 +261,18 @@ impl RetailScenario {
     /// What a run would produce, for `validate`.
     pub fn summary(&self) -> String {
         let c = &self.calendar;
-        let expected: f64 =
-            (0..c.days).map(|d| self.volume.expected(d, c.weekday(d)) * self.day_multipliers[d as usize]).sum();
+        let expected: f64 = (0..c.days)
+            .map(|d| {
+                let m = self.day_multipliers[d as usize];
+                match &self.arrivals {
+                    Arrivals::Daily(v) => v.expected(d, c.weekday(d)) * m,
+                    Arrivals::Interval(gap) => {
+                        let (lo, hi) = gap.bounds();
+                        self.hours.open_minutes(c.weekday(d)) as f64 * 60.0 * m / ((lo + hi) / 2.0)
+                    }
+                }
+            })
+            .sum();
         format!(
             "one shop ({}), {} products, {} days from {}, about {} transactions",
             self.clock.name(),

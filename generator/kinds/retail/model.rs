@@ -19,8 +19,8 @@
 
 use rand::Rng;
 
-use super::RetailScenario;
-use crate::demand::{arrivals, Demand};
+use super::{Arrivals, RetailScenario};
+use crate::demand::{arrivals, interval_arrivals, Demand, Interval};
 use crate::seed::{stream, Purpose};
 
 /// One sold line item.
@@ -185,14 +185,20 @@ impl Shop<'_> {
         let date = s.calendar.date(day);
         self.apply_changes(day, s.clock.day_start_ms(date));
         let profile = s.hours.mask(s.calendar.weekday(day), &s.profile);
-        let demand = Demand {
-            volume: &s.volume,
-            clock: &s.clock,
-            profile: &profile,
-            multiplier: s.day_multipliers[day as usize],
+        let multiplier = s.day_multipliers[day as usize];
+        let times = match &s.arrivals {
+            _ if !profile.iter().any(|w| *w > 0.0) => Vec::new(),
+            Arrivals::Daily(volume) => {
+                let demand = Demand { volume, clock: &s.clock, profile: &profile, multiplier };
+                arrivals(s.seed, 0, day, &s.calendar, &demand)
+            }
+            Arrivals::Interval(interval_s) => {
+                // The opening hours alone: the gaps set the pace, not the peaks.
+                let open = s.hours.mask(s.calendar.weekday(day), &[1.0; 1440]);
+                let process = Interval { clock: &s.clock, open_profile: &open, interval_s, multiplier };
+                interval_arrivals(s.seed, 0, day, &s.calendar, &process)
+            }
         };
-        let times =
-            if profile.iter().any(|w| *w > 0.0) { arrivals(s.seed, 0, day, &s.calendar, &demand) } else { Vec::new() };
         let mut rng = stream(s.seed, 0, day as u64, Purpose::Basket);
         let mut supply = stream(s.seed, 0, day as u64, Purpose::Supply);
         let top = self.by_propensity.last().map_or(0.0, |p| p.0);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::file::{HoursSpec, RetailFile};
-use super::{day_of, product_index, Outage, Product, ProductChange, RetailScenario};
+use super::{day_of, product_index, Arrivals, Outage, Product, ProductChange, RetailScenario};
 use crate::figures::grouped;
 use crate::limits::MAX_EVENTS;
 use crate::model::calendar::Calendar;
@@ -43,38 +43,67 @@ fn probability(p: &mut Problems, key: &str, v: f64) {
 }
 
 /// The most line items a run can have: every day at its largest target
-/// (Poisson's tail included), every transaction with its most items.
-fn max_lines(volume: &DailyVolume, calendar: &Calendar, multipliers: &[f64], items: &Dist) -> f64 {
+/// (Poisson's tail included) or its shortest gaps, every transaction with
+/// its most items.
+fn max_lines(arrivals: &Arrivals, hours: &OpeningHours, calendar: &Calendar, multipliers: &[f64], items: &Dist) -> f64 {
     let days = (0..calendar.days).map(|d| {
-        let top = volume.upper_bound(d, calendar.weekday(d)) * multipliers[d as usize];
-        top + 40.0 * top.sqrt() + 40.0
+        let (weekday, m) = (calendar.weekday(d), multipliers[d as usize]);
+        match arrivals {
+            Arrivals::Daily(volume) => {
+                let top = volume.upper_bound(d, weekday) * m;
+                top + 40.0 * top.sqrt() + 40.0
+            }
+            Arrivals::Interval(gap) => hours.open_minutes(weekday) as f64 * 60.0 * m / gap.bounds().0,
+        }
     });
     days.sum::<f64>() * items.bounds().1
 }
 
-fn demand(p: &mut Problems, f: &RetailFile, calendar: Option<&Calendar>) -> (Option<DailyVolume>, Vec<f64>) {
+/// The arrival process: a daily target or an interval, exactly one of them.
+fn arrival_process(p: &mut Problems, f: &RetailFile) -> Option<Arrivals> {
     let d = &f.demand;
-    let base_ok = (0.0..=1e6).contains(&d.transactions_per_day);
-    p.num("demand.transactions_per_day", base_ok, "0 ..= 1000000 transactions per day", d.transactions_per_day);
-    p.num(
-        "demand.daily_growth",
-        d.daily_growth > -1.0 && d.daily_growth < 1.0,
-        "a daily growth rate in (-1, 1)",
-        d.daily_growth,
-    );
-    for k in d.weekday_multipliers.invalid_keys(MAX_MULTIPLIER) {
-        p.key(&format!("demand.weekday_multipliers.{k}"), "expected a multiplier in 0 ..= 1000".into());
+    match (d.transactions_per_day, &d.interval_s) {
+        (Some(base), None) => {
+            p.num(
+                "demand.transactions_per_day",
+                (0.0..=1e6).contains(&base),
+                "0 ..= 1000000 transactions per day",
+                base,
+            );
+            let growth_ok = d.daily_growth > -1.0 && d.daily_growth < 1.0;
+            p.num("demand.daily_growth", growth_ok, "a daily growth rate in (-1, 1)", d.daily_growth);
+            for k in d.weekday_multipliers.invalid_keys(MAX_MULTIPLIER) {
+                p.key(&format!("demand.weekday_multipliers.{k}"), "expected a multiplier in 0 ..= 1000".into());
+            }
+            let noise =
+                p.dist_within("demand.noise", &d.noise, 0.0, f64::INFINITY, "a multiplier of the day's target")?;
+            let weekday = Some(d.weekday_multipliers.as_array());
+            Some(Arrivals::Daily(DailyVolume { base, daily_growth: d.daily_growth, weekday, noise }))
+        }
+        (None, Some(gap)) => {
+            let what = "seconds between transactions, 0.001 ..= 86400";
+            p.dist_within("demand.interval_s", gap, 0.001, 86_400.0, what).map(Arrivals::Interval)
+        }
+        (Some(_), Some(_)) => {
+            p.key("demand.interval_s", "expected either `transactions_per_day` or `interval_s`, not both".into());
+            None
+        }
+        (None, None) => {
+            let what =
+                "expected `transactions_per_day` (a daily target) or `interval_s` (seconds between transactions)";
+            p.key("demand", what.into());
+            None
+        }
     }
-    let noise = p.dist_within("demand.noise", &d.noise, 0.0, f64::INFINITY, "a multiplier of the day's target");
+}
+
+/// Each day's anomaly multiplier.
+fn anomalies(p: &mut Problems, f: &RetailFile, calendar: Option<&Calendar>) -> Vec<f64> {
     let mut multipliers = vec![1.0; calendar.map_or(0, |c| c.days as usize)];
-    for (i, a) in d.anomalies.iter().enumerate() {
+    for (i, a) in f.demand.anomalies.iter().enumerate() {
         let key = format!("demand.anomalies.{i}");
-        p.num(
-            &format!("{key}.multiplier"),
-            (0.0..=MAX_MULTIPLIER).contains(&a.multiplier),
-            "a multiplier in 0 ..= 1000",
-            a.multiplier,
-        );
+        let ok = (0.0..=MAX_MULTIPLIER).contains(&a.multiplier);
+        p.num(&format!("{key}.multiplier"), ok, "a multiplier in 0 ..= 1000", a.multiplier);
         if let Some(c) = calendar {
             let day = day_of(p, &format!("{key}.date"), &a.date, c);
             if let Some(m) = day.and_then(|d| usize::try_from(d).ok()).and_then(|d| multipliers.get_mut(d)) {
@@ -82,13 +111,7 @@ fn demand(p: &mut Problems, f: &RetailFile, calendar: Option<&Calendar>) -> (Opt
             }
         }
     }
-    let volume = noise.map(|noise| DailyVolume {
-        base: d.transactions_per_day,
-        daily_growth: d.daily_growth,
-        weekday: Some(d.weekday_multipliers.as_array()),
-        noise,
-    });
-    (volume, multipliers)
+    multipliers
 }
 
 fn changes(p: &mut Problems, f: &RetailFile, c: &Calendar, products: &[Product]) -> Vec<ProductChange> {
@@ -154,7 +177,8 @@ pub fn scenario(
     let calendar = validate_header(p, &f.name, &f.time);
     validate_output(p, &f.output);
     let clock = LocalClock::parse(&f.shop.timezone).map_err(|m| p.key("shop.timezone", m)).ok();
-    let (volume, day_multipliers) = demand(p, &f, calendar.as_ref());
+    let arrivals = arrival_process(p, &f);
+    let day_multipliers = anomalies(p, &f, calendar.as_ref());
     let profile = minute_weights(&validate_peaks(p, "demand.peaks", &f.demand.peaks));
     let hours = hours(p, &f.hours);
     let b = &f.basket;
@@ -184,8 +208,8 @@ pub fn scenario(
     let calendar = calendar?;
     let changes = changes(p, &f, &calendar, &products);
     let outages = outages(p, &f, &calendar, &products);
-    let (volume, items) = (volume?, items?);
-    let lines = max_lines(&volume, &calendar, &day_multipliers, &items);
+    let (arrivals, items) = (arrivals?, items?);
+    let lines = max_lines(&arrivals, &hours, &calendar, &day_multipliers, &items);
     if lines > MAX_EVENTS as f64 {
         p.key(
             "demand.transactions_per_day",
@@ -202,7 +226,7 @@ pub fn scenario(
         seed: f.seed,
         calendar,
         clock: clock?,
-        volume,
+        arrivals,
         profile,
         hours,
         day_multipliers,
