@@ -7,3 +7,4 @@ pub mod clock;
 pub mod curve;
 pub mod dist;
 pub mod hours;
+pub mod markov;

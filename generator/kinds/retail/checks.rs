@@ -4,7 +4,8 @@
 //! recomputed from price, supplement, quantity and discount, and the
 //! inventory replayed from the catalogue's levels: no sale beyond the stock,
 //! every restock of the configured size ordered at or below the threshold,
-//! every restock's `existing_level` the replayed level.
+//! every restock's `existing_level` the replayed level; lost sales in time
+//! order, inside the hours, each for more than was available.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -167,13 +168,38 @@ fn replay(
     }
 }
 
+/// Lost sales: in time order, inside the opening hours, each for more than was available.
+fn check_lost_sales(dir: &Path, f: &Facts, p: &mut Problems) -> Result<usize> {
+    const L: &str = "lost_sales.parquet";
+    let (mut n, mut last) = (0, i64::MIN);
+    for b in read_batches(&dir.join(L))? {
+        let ts = primitive::<TimestampMillisecondType>(&b, L, "event_time")?;
+        let qty = primitive::<Int16Type>(&b, L, "quantity")?;
+        let available = primitive::<Int32Type>(&b, L, "available")?;
+        for i in 0..b.num_rows() {
+            let t = ts.value(i);
+            p.check(t >= last, || format!("{L}: lost sales out of time order at {t}"));
+            last = t;
+            p.check(f.hours.is_open(f.clock.weekday(t), f.clock.minute_of_day(t) as u32), || {
+                format!("{L}: a lost sale at {t} outside the opening hours")
+            });
+            p.check(qty.value(i) as i32 > available.value(i), || {
+                format!("{L}: a lost sale of {} at {t} with {} available", qty.value(i), available.value(i))
+            });
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 pub fn verify(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<String> {
     let f = facts(m)?;
     let mut levels = initial_levels(dir)?;
     let (sales, restocks) = moves(dir, p, &f)?;
     let sold = sales.len();
     let restocked = replay(&mut levels, sales, restocks, &f, p);
+    let lost = check_lost_sales(dir, &f, p)?;
     Ok(format!(
-        "{sold} line items sold inside the opening hours with their totals; {restocked} restocks; inventory replayed, never below 0"
+        "{sold} line items sold inside the opening hours with their totals; {restocked} restocks; inventory replayed, never below 0; {lost} lost sales, each for more than the stock"
     ))
 }

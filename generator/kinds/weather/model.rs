@@ -6,15 +6,16 @@
 //! Day `d` of station `s`, month `m` of its date:
 //! - `temp = persistence * yesterday + (1 - persistence) * mean[s][m] + noise`,
 //!   yesterday being `mean[s][month of day 0]` before day 0;
-//! - one uniform `u` in [0, 1): below `min_temp_f` it is dry; otherwise a
-//!   dry day turns rainy when `u < start[s][m]`, a rainy day stays rainy
-//!   unless `u < stop[s]`. A probability below 0 never fires, above 1 always.
+//! - one step of the station's two-state chain for month `m`
+//!   (`model::markov`: dry turns rainy with `start[s][m]`, rain stops with
+//!   `stop[s]`; a probability below 0 never fires, above 1 always); below
+//!   `min_temp_f` the day is dry whatever the step.
 
 use chrono::Datelike;
-use rand::Rng;
 use rayon::prelude::*;
 
 use super::WeatherScenario;
+use crate::model::markov::Chain;
 use crate::seed::{stream, Purpose};
 
 /// One station and the parameters it drew.
@@ -70,6 +71,8 @@ pub fn stations(s: &WeatherScenario) -> Vec<Station> {
 /// One station's series: (degrees, raining) per day.
 fn series(s: &WeatherScenario, index: u32, st: &Station, months: &[usize]) -> Vec<(f64, bool)> {
     let mut rng = stream(s.seed, index as u64, 0, Purpose::Weather);
+    let chains: Vec<Chain> =
+        (0..12).map(|m| Chain::two_state(["dry", "rain"], 0.0, st.rain_start[m], st.rain_stop)).collect();
     let mut yesterday = st.monthly_means_f[months[0]];
     let mut raining = false;
     months
@@ -77,8 +80,8 @@ fn series(s: &WeatherScenario, index: u32, st: &Station, months: &[usize]) -> Ve
         .map(|&m| {
             let temp =
                 s.persistence * yesterday + (1.0 - s.persistence) * st.monthly_means_f[m] + s.noise.sample(&mut rng);
-            let u: f64 = rng.random();
-            raining = temp >= s.min_rain_temp && if raining { u >= st.rain_stop } else { u < st.rain_start[m] };
+            let step = chains[m].next(raining as usize, &mut rng) == 1;
+            raining = temp >= s.min_rain_temp && step;
             yesterday = temp;
             (temp, raining)
         })
