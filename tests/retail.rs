@@ -501,3 +501,26 @@ fn the_reference_pacing_is_an_interval_arrival_process() {
         "expected `transactions_per_day` (a daily target) or `interval_s`",
     );
 }
+
+#[test]
+fn a_local_date_the_zone_skipped_is_an_empty_day() {
+    // Samoa skipped 2011-12-30; Thursday 12-29 is closed, so no sale may fall on it.
+    let tmp = tempfile::tempdir().unwrap();
+    let path = variant(
+        tmp.path(),
+        |t| {
+            t.replace("America/New_York", "Pacific/Apia")
+                .replace("start = \"2024-03-01\"", "start = \"2011-12-29\"")
+                .replace("days = 30", "days = 3")
+                .replace("thu = \"07:00-20:00\"", "thu = \"closed\"")
+        },
+        |c| c,
+    );
+    let dir = tmp.path().join("apia");
+    simkit_ok(&["generate", path.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"]);
+    simkit_ok(&["verify", dir.to_str().unwrap()]);
+    let apia = chrono_tz::Pacific::Apia;
+    let dates: std::collections::BTreeSet<chrono::NaiveDate> =
+        purchases(&dir).iter().map(|l| apia.timestamp_millis_opt(l.ts).unwrap().date_naive()).collect();
+    assert_eq!(dates.into_iter().collect::<Vec<_>>(), [chrono::NaiveDate::from_ymd_opt(2011, 12, 31).unwrap()]);
+}

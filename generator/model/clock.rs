@@ -54,15 +54,22 @@ impl LocalClock {
     }
 
     /// Epoch ms of the first instant of local date `date`: its midnight, or
-    /// where the day begins when a clock change skips midnight.
+    /// where the day begins when a clock change skips midnight. A date the
+    /// zone skipped entirely (Pacific/Apia, 2011-12-30) begins where the
+    /// next date does: it has no minutes.
     pub fn day_start_ms(&self, date: NaiveDate) -> i64 {
-        for minute in 0..MINUTES_PER_DAY {
-            let t = NaiveTime::from_num_seconds_from_midnight_opt(minute as u32 * 60, 0).expect("a minute of the day");
-            if let Some(dt) = self.tz.from_local_datetime(&date.and_time(t)).earliest() {
-                return dt.timestamp_millis();
+        let mut day = date;
+        for _ in 0..3 {
+            for minute in 0..MINUTES_PER_DAY {
+                let t =
+                    NaiveTime::from_num_seconds_from_midnight_opt(minute as u32 * 60, 0).expect("a minute of the day");
+                if let Some(dt) = self.tz.from_local_datetime(&day.and_time(t)).earliest() {
+                    return dt.timestamp_millis();
+                }
             }
+            day = day.succ_opt().unwrap_or(day);
         }
-        // No zone skips a whole day at midnight; fall back to UTC midnight.
+        // No zone skips three days; fall back to UTC midnight.
         date.and_time(NaiveTime::MIN).and_utc().timestamp_millis()
     }
 
@@ -121,6 +128,17 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn a_skipped_date_has_no_minutes() {
+        // Samoa jumped from 2011-12-29 24:00 to 2011-12-31 00:00 (UTC-10 to UTC+14).
+        let apia = LocalClock::parse("Pacific/Apia").unwrap();
+        let skipped = apia.day(date(2011, 12, 30));
+        assert_eq!(skipped.minutes(), 0);
+        assert_eq!(skipped.start_ms, apia.day(date(2011, 12, 31)).start_ms);
+        assert_eq!(apia.day(date(2011, 12, 29)).minutes(), 1440);
+        assert!(apia.minute_weights(&skipped, &[1.0; 1440]).is_empty());
     }
 
     fn utc(s: &str) -> i64 {
