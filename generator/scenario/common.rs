@@ -1,6 +1,6 @@
 //! What every scenario kind shares when it reads its file: the `[time]`
 //! section, the list of validation problems (each at its key, reported all at
-//! once) and the checks of the name and the time window.
+//! once), the checks of the name and the time window, and exact prices.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -165,4 +165,41 @@ pub fn validate_peaks(p: &mut Problems, key: &str, specs: &[PeakSpec]) -> Vec<Pe
         }
     }
     peaks
+}
+
+/// The dearest price a table may hold, in cents (keeps every order or
+/// line total within the tables' decimal(12, 2)).
+pub const MAX_PRICE_CENTS: i64 = 100_000_000;
+
+/// Exact cents of a price written like `8.08` (0 ..= 1000000.00, at most 2 decimals).
+pub fn parse_cents(price: &str) -> Option<i64> {
+    let (whole, frac) = price.split_once('.').unwrap_or((price, ""));
+    if whole.is_empty()
+        || frac.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let frac_cents = format!("{frac:0<2}").parse::<i64>().ok()?;
+    let cents = whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac_cents)?;
+    (cents <= MAX_PRICE_CENTS).then_some(cents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cents_are_exact() {
+        assert_eq!(parse_cents("8.08"), Some(808));
+        assert_eq!(parse_cents("12"), Some(1200));
+        assert_eq!(parse_cents("0.5"), Some(50));
+        assert_eq!(parse_cents("1.234"), None);
+        assert_eq!(parse_cents("-1.00"), None);
+        assert_eq!(parse_cents("abc"), None);
+        assert_eq!(parse_cents("1000000.00"), Some(MAX_PRICE_CENTS));
+        assert_eq!(parse_cents("1000000.01"), None);
+        assert_eq!(parse_cents("99999999999999999999"), None);
+    }
 }

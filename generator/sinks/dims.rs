@@ -19,7 +19,7 @@ pub fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
         .expect("dimension columns have equal lengths")
 }
 
-fn strings<'a>(v: impl Iterator<Item = &'a str>) -> ArrayRef {
+pub fn strings<'a>(v: impl Iterator<Item = &'a str>) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(v))
 }
 

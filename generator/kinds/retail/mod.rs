@@ -26,10 +26,10 @@ use crate::model::clock::LocalClock;
 use crate::model::curve::DailyVolume;
 use crate::model::dist::Dist;
 use crate::model::hours::OpeningHours;
+use crate::scenario::common::parse_cents;
 use crate::scenario::common::{check_shape, Problems};
 use crate::scenario::csv;
 use crate::scenario::document::Document;
-use crate::scenario::kitchen::tables::parse_cents;
 use file::RetailFile;
 
 /// One row of the product catalogue as written (the reference's columns).

@@ -17,7 +17,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use super::model::RetailRun;
 use super::RetailScenario;
 use crate::events::{money, utc_ms};
-use crate::sinks::dims::batch;
+use crate::sinks::dims::{batch, strings};
 use crate::sinks::{Special, Table};
 
 /// The table names, in manifest order.
@@ -38,10 +38,6 @@ fn cents(v: impl Iterator<Item = i64>) -> ArrayRef {
             .with_precision_and_scale(12, 2)
             .expect("decimal(12, 2)"),
     )
-}
-
-fn strings<'a>(v: impl Iterator<Item = &'a str>) -> ArrayRef {
-    Arc::new(StringArray::from_iter_values(v))
 }
 
 fn schema(fields: &[(&str, DataType)]) -> SchemaRef {

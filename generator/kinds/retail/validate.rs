@@ -12,8 +12,8 @@ use crate::model::clock::LocalClock;
 use crate::model::curve::{minute_weights, DailyVolume};
 use crate::model::dist::Dist;
 use crate::model::hours::{parse_span, OpeningHours};
+use crate::scenario::common::parse_cents;
 use crate::scenario::common::{validate_header, validate_output, validate_peaks, Problems, MAX_MULTIPLIER};
-use crate::scenario::kitchen::tables::parse_cents;
 
 /// Line items one transaction may have, and units one line may hold.
 const MAX_ITEMS: f64 = 100.0;

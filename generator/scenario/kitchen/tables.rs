@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::{BrandPresence, Item, Location};
 use crate::error::Result;
+use crate::scenario::common::parse_cents;
 use crate::scenario::csv;
 
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
@@ -64,25 +65,6 @@ pub struct Tables {
     pub categories: Vec<CategoryRow>,
     pub items: Vec<Item>,
     pub presence: Vec<BrandPresence>,
-}
-
-/// The dearest item a menu may hold, in cents (keeps every order total
-/// within the orders table's decimal(12, 2)).
-pub const MAX_PRICE_CENTS: i64 = 100_000_000;
-
-/// Exact cents of a price written like `8.08` (0 ..= 1000000.00, at most 2 decimals).
-pub fn parse_cents(price: &str) -> Option<i64> {
-    let (whole, frac) = price.split_once('.').unwrap_or((price, ""));
-    if whole.is_empty()
-        || frac.len() > 2
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let frac_cents = format!("{frac:0<2}").parse::<i64>().ok()?;
-    let cents = whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac_cents)?;
-    (cents <= MAX_PRICE_CENTS).then_some(cents)
 }
 
 /// Checks an id column: positive, unique, within the range of its stored type.
@@ -262,22 +244,4 @@ fn read_presence(
         });
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cents_are_exact() {
-        assert_eq!(parse_cents("8.08"), Some(808));
-        assert_eq!(parse_cents("12"), Some(1200));
-        assert_eq!(parse_cents("0.5"), Some(50));
-        assert_eq!(parse_cents("1.234"), None);
-        assert_eq!(parse_cents("-1.00"), None);
-        assert_eq!(parse_cents("abc"), None);
-        assert_eq!(parse_cents("1000000.00"), Some(MAX_PRICE_CENTS));
-        assert_eq!(parse_cents("1000000.01"), None);
-        assert_eq!(parse_cents("99999999999999999999"), None);
-    }
 }
