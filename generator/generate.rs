@@ -182,6 +182,7 @@ fn new_manifest(
         event_types: Default::default(),
         model: Default::default(),
         files: Default::default(),
+        streams: (loaded.model.kind().streams)(),
         tools: Default::default(),
     }
 }

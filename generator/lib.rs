@@ -30,4 +30,5 @@ pub mod roads;
 pub mod scenario;
 pub mod seed;
 pub mod sinks;
+pub mod streams;
 pub mod verify;

@@ -130,10 +130,17 @@ struct ReplayArgs {
     /// Directory of the checkpoint (without it every run is a first run).
     #[arg(long, value_name = "DIR")]
     checkpoint: Option<PathBuf>,
-    /// Where events go: `stdout`, `dir:PATH` (one JSON-lines file per micro-batch, exactly once) or
-    /// `kafka://HOST:PORT/TOPIC` (key = order id, timestamp = event time, exactly once).
+    /// Where records go: `stdout`, `dir:PATH` (a folder per stream, one file per micro-batch, exactly once) or
+    /// `kafka://HOST:PORT/TOPIC` (key = the stream's key, timestamp = event time, exactly once; a topic with
+    /// `{stream}`, e.g. demo.{stream}, sends each stream to its own topic).
     #[arg(long, default_value = "stdout", value_name = "stdout|dir:PATH|kafka://HOST:PORT/TOPIC")]
     sink: String,
+    /// Replay only this stream (default: every stream of the dataset, merged by event time).
+    #[arg(long, value_name = "NAME")]
+    stream: Option<String>,
+    /// Record format: `json`, or `protobuf` for streams that ship a .proto (length-delimited in files).
+    #[arg(long, default_value = "json", value_parser = ["json", "protobuf"])]
+    format: String,
     /// A librdkafka property for a kafka:// sink, e.g. -X security.protocol=SASL_SSL (repeatable).
     #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = parse_property)]
     property: Vec<(String, String)>,
@@ -275,6 +282,8 @@ fn run(cli: Cli) -> Result<()> {
                 catch_up_to: a.catch_up_to,
                 quiet: a.quiet,
                 threads: a.threads,
+                stream: a.stream,
+                format: simkit::replay::WireFormat::parse(&a.format)?,
             };
             simkit::replay::run(&opts).map(|_| ())
         }

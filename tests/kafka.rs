@@ -48,6 +48,11 @@ fn main() -> std::process::ExitCode {
             a_cut_connection_is_retried_and_a_dead_broker_fails_clearly,
         ),
         ("an_unreachable_broker_is_a_clear_error", an_unreachable_broker_is_a_clear_error),
+        (
+            "retail_streams_reach_their_topics_exactly_once_across_kills",
+            retail_streams_reach_their_topics_exactly_once_across_kills,
+        ),
+        ("weather_reports_arrive_as_protobuf_keyed_by_station", weather_reports_arrive_as_protobuf_keyed_by_station),
     ];
     external_suite(tools().map(|_| ()), env_flag("SIMKIT_REQUIRE_KAFKA"), tests)
 }
@@ -364,4 +369,144 @@ fn an_unreachable_broker_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("cannot reach the broker"), "{err}");
+}
+
+/// A kind's dataset, generated into `tmp`.
+fn kind_dataset(tmp: &Path, scenario: &str, days: &str) -> PathBuf {
+    let ds = tmp.join(scenario);
+    simkit_ok(&[
+        "generate",
+        &format!("scenarios/{scenario}.toml"),
+        "--out",
+        ds.to_str().unwrap(),
+        "--days",
+        days,
+        "-q",
+    ]);
+    ds
+}
+
+/// The records of `stream` that `simkit replay ARGS --sink dir:` writes, in order.
+fn dir_records(ds: &Path, stream: &str, args: &[&str]) -> Vec<Value> {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let sink = format!("dir:{}", out.display());
+    simkit_ok(&[&["replay", ds.to_str().unwrap(), "--sink", &sink, "-q"], args].concat());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out.join(stream)).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A topic read back and decoded by tests/kafka/read_kind.py, in offset order.
+fn read_kind(python: &str, port: u16, topic: &str, format: &str) -> Vec<Value> {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("topic.json");
+    let run = Command::new(python)
+        .arg(root().join("tests/kafka/read_kind.py"))
+        .args([&format!("127.0.0.1:{port}"), topic, format, out.to_str().unwrap()])
+        .output()
+        .expect("run read_kind.py");
+    assert!(run.status.success(), "read_kind.py: {}", String::from_utf8_lossy(&run.stderr));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    v["records"].as_array().unwrap().clone()
+}
+
+/// Epoch ms of a record's `YYYY-MM-DD HH:MM:SS.ffffff` or `YYYY-MM-DD` text.
+fn text_ms(text: &str) -> i64 {
+    let t = if text.len() == 10 { format!("{text} 00:00:00") } else { text.to_string() };
+    chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S%.f").unwrap().and_utc().timestamp_millis()
+}
+
+/// A topic holds exactly `want`, once each, in order, keyed and stamped as documented.
+fn assert_topic_holds(got: &[Value], want: &[Value], key: &str, time: &str, topic: &str) {
+    let offsets: HashSet<u64> = got.iter().map(|r| r["offset"].as_u64().unwrap()).collect();
+    assert_eq!(offsets.len(), got.len(), "{topic}: a record arrived twice");
+    let values: Vec<&Value> = got.iter().map(|r| &r["value"]).collect();
+    assert_eq!(values, want.iter().collect::<Vec<_>>(), "{topic}: not exactly the replayed records, in order");
+    for r in got {
+        assert_eq!(r["key"].as_str(), r["value"][key].as_str(), "{topic}: key is the {key}");
+        assert_eq!(r["timestamp"].as_i64().unwrap(), text_ms(r["value"][time].as_str().unwrap()), "{topic}: timestamp");
+    }
+}
+
+fn retail_streams_reach_their_topics_exactly_once_across_kills() {
+    let (tansu, python) = tools().unwrap();
+    let broker = Broker::start(&tansu, None);
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = kind_dataset(tmp.path(), "smoothie", "30");
+    let window = ["--start-day", "29", "--catch-up-to", "2024-01-01T23:00:00Z", "--speed", "1e-9"];
+    let streams = [
+        ("products", "product_id", "event_time"),
+        ("purchases", "transaction_id", "transaction_time"),
+        ("inventories", "product_id", "event_time"),
+        ("lost_sales", "transaction_id", "event_time"),
+        ("product_events", "product_id", "event_time"),
+    ];
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+    let mut kills = 0;
+    for round in 0..3 {
+        let ckpt = tmp.path().join(format!("ck{round}"));
+        let sink = format!("kafka://127.0.0.1:{}/sm{round}.{{stream}}", broker.port);
+        let args: Vec<String> =
+            ["replay", ds.to_str().unwrap(), "--sink", &sink, "--checkpoint", ckpt.to_str().unwrap()]
+                .iter()
+                .chain(window.iter())
+                .map(|s| s.to_string())
+                .collect();
+        let attempts = rng.random_range(1..=2);
+        for attempt in 0..=attempts {
+            let after =
+                if attempt == attempts { Duration::MAX } else { Duration::from_millis(rng.random_range(100..900)) };
+            let (killed, _) = run_and_kill(simkit_command(&args, &[("SIMKIT_REPLAY_PUBLISH_DELAY_MS", "300")]), after);
+            kills += usize::from(killed);
+            if !killed {
+                break;
+            }
+        }
+        for (stream, key, time) in streams {
+            let want = dir_records(&ds, stream, &[&["--stream", stream], &window[..]].concat());
+            if stream != "product_events" {
+                assert!(!want.is_empty(), "{stream}: no records in the window");
+            }
+            let topic = format!("sm{round}.{stream}");
+            let got = if want.is_empty() { Vec::new() } else { read_kind(&python, broker.port, &topic, "json") };
+            assert_topic_holds(&got, &want, key, time, &topic);
+        }
+    }
+    eprintln!("{kills} kills");
+    assert!(kills >= 2, "only {kills} runs were killed");
+}
+
+fn weather_reports_arrive_as_protobuf_keyed_by_station() {
+    let (tansu, python) = tools().unwrap();
+    let broker = Broker::start(&tansu, None);
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = kind_dataset(tmp.path(), "weather", "60");
+    let window = ["--start-day", "59", "--catch-up-to", "2000-01-01T00:00:00Z"];
+    let sink = format!("kafka://127.0.0.1:{}/weather.{{stream}}", broker.port);
+    simkit_ok(
+        &[&["replay", ds.to_str().unwrap(), "--sink", &sink, "--format", "protobuf", "-q"], &window[..]].concat(),
+    );
+    let want = dir_records(&ds, "reports", &window);
+    assert_eq!(want.len(), 59 * 15);
+    let proto = ds.join("report.proto");
+    let got = read_kind(&python, broker.port, "weather.reports", proto.to_str().unwrap());
+    // The protobuf record carries raining as a bool where the JSON one has 1/0.
+    let as_json: Vec<Value> = want
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r["raining"] = Value::Bool(r["raining"] == 1);
+            r
+        })
+        .collect();
+    assert_topic_holds(&got, &as_json, "station", "date", "weather.reports");
+    let per_partition: HashSet<(String, i64)> =
+        got.iter().map(|r| (r["key"].as_str().unwrap().to_string(), r["partition"].as_i64().unwrap())).collect();
+    assert_eq!(per_partition.len(), 15, "each station's reports share one partition");
 }

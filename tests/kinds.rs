@@ -170,15 +170,13 @@ fn no_rain_below_the_threshold_and_verify_catches_a_broken_rule() {
 }
 
 #[test]
-fn weather_refuses_road_flags_and_replay_says_what_it_streams() {
+fn weather_refuses_road_flags() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("w");
     let out =
         simkit(&["generate", weather_toml().to_str().unwrap(), "--out", dir.to_str().unwrap(), "--osm", "a=x.osm"]);
     assert_fails_with(&out, "a weather scenario has no roads");
     assert!(!dir.exists());
-    generate_weather(&dir, &["--days", "3"]);
-    assert_fails_with(&simkit(&["replay", dir.to_str().unwrap()]), "replay streams ghost_kitchen datasets only");
 }
 
 #[test]
@@ -281,4 +279,147 @@ fn schema_covers_every_kind_in_draft_2020_12() {
         let name = &r[..r.find('"').unwrap()];
         assert!(all["$defs"][name].is_object(), "dangling $ref to {name}");
     }
+}
+
+/// Records a replay writes to a `dir:` sink: per stream, in file order.
+fn replayed_dir(out: &Path) -> std::collections::BTreeMap<String, Vec<serde_json::Value>> {
+    let mut streams = std::collections::BTreeMap::new();
+    for folder in std::fs::read_dir(out).unwrap().map(|e| e.unwrap().path()) {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let records = files
+            .iter()
+            .flat_map(|f| {
+                std::fs::read_to_string(f)
+                    .unwrap()
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        streams.insert(folder.file_name().unwrap().to_string_lossy().to_string(), records);
+    }
+    streams
+}
+
+#[test]
+fn weather_replays_its_reports_in_the_reference_json_and_as_protobuf() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    generate_weather(&dir, &["--days", "20"]);
+    let ds = dir.to_str().unwrap();
+    let window = ["--start-day", "19", "--catch-up-to", "2000-06-01T00:00:00Z"];
+    let out = tmp.path().join("out");
+    let sink = format!("dir:{}", out.display());
+    simkit_ok(&[&["replay", ds, "--sink", &sink, "-q"], &window[..]].concat());
+    let got = replayed_dir(&out);
+    assert_eq!(got.keys().collect::<Vec<_>>(), ["reports"], "one folder per stream");
+    let reports = read_reports(&dir);
+    let want: Vec<&Report> = reports.iter().filter(|r| r.date < 10_957 + 19).collect();
+    assert_eq!(got["reports"].len(), want.len());
+    for (j, r) in got["reports"].iter().zip(&want) {
+        let date = chrono::NaiveDate::from_num_days_from_ce_opt(r.date + 719_163).unwrap().to_string();
+        assert_eq!(j["date"], date);
+        assert_eq!(j["station"], r.station.as_str());
+        assert_eq!(j["degrees"].as_f64().unwrap().to_bits(), r.degrees.to_bits(), "degrees read back exactly");
+        assert_eq!(j["raining"], u8::from(r.raining), "raining is 1/0");
+    }
+    let folder = out.join("reports");
+    let file = std::fs::read_dir(&folder).unwrap().next().unwrap().unwrap().path();
+    let first = std::fs::read_to_string(file).unwrap().lines().next().unwrap().to_string();
+    assert!(first.starts_with("{\"date\":\"2000-01-01\",\"station\":\"A\",\"degrees\":"), "{first}");
+    assert!(first.ends_with(",\"raining\":0}") || first.ends_with(",\"raining\":1}"), "{first}");
+    // Protobuf: length-delimited Report messages, one per report, in the same order.
+    let pb = tmp.path().join("pb");
+    simkit_ok(
+        &[&["replay", ds, "--sink", &format!("dir:{}", pb.display()), "--format", "protobuf", "-q"], &window[..]]
+            .concat(),
+    );
+    let file = std::fs::read_dir(pb.join("reports")).unwrap().next().unwrap().unwrap().path();
+    assert!(file.to_string_lossy().ends_with(".binpb"), "{}", file.display());
+    let bytes = std::fs::read(&file).unwrap();
+    let mut input = protobuf::CodedInputStream::from_bytes(&bytes);
+    let mut n = 0;
+    while !input.eof().unwrap() {
+        let len = input.read_raw_varint32().unwrap();
+        let msg = input.read_raw_bytes(len).unwrap();
+        let r = want[n];
+        let mut m = protobuf::CodedInputStream::from_bytes(&msg);
+        let (mut station, mut degrees, mut raining) = (String::new(), 0.0, false);
+        while let Some(tag) = m.read_raw_tag_or_eof().unwrap() {
+            match tag >> 3 {
+                1 => assert!(m.read_string().unwrap().starts_with("2000-01-")),
+                2 => station = m.read_string().unwrap(),
+                3 => degrees = m.read_double().unwrap(),
+                4 => raining = m.read_bool().unwrap(),
+                other => panic!("unexpected field {other}"),
+            }
+        }
+        assert_eq!(
+            (station.as_str(), degrees.to_bits(), raining),
+            (r.station.as_str(), r.degrees.to_bits(), r.raining)
+        );
+        n += 1;
+    }
+    assert_eq!(n, want.len());
+}
+
+#[test]
+fn retail_streams_merge_by_time_select_with_stream_and_refuse_what_they_lack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    let smoothie = root().join("scenarios/smoothie.toml");
+    simkit_ok(&["generate", smoothie.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--days", "14", "-q"]);
+    let ds = dir.to_str().unwrap();
+    let window = ["--start-day", "13", "--catch-up-to", "2024-01-01T23:00:00Z"];
+    // Everything, merged: stdout in time order across streams.
+    let text = simkit_ok(&[&["replay", ds, "-q"], &window[..]].concat());
+    let merged: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let time = |r: &serde_json::Value| {
+        r.get("transaction_time").or(r.get("event_time")).unwrap().as_str().unwrap().to_string()
+    };
+    assert!(merged.windows(2).all(|w| time(&w[0]) <= time(&w[1])), "records are merged by event time");
+    assert!(merged[0].get("category").is_some(), "the catalogue comes first, at the start");
+    let out = tmp.path().join("out");
+    simkit_ok(&[&["replay", ds, "--sink", &format!("dir:{}", out.display()), "-q"], &window[..]].concat());
+    let per_stream = replayed_dir(&out);
+    assert_eq!(per_stream.values().map(Vec::len).sum::<usize>(), merged.len());
+    for (stream, records) in per_stream.iter().filter(|(_, r)| !r.is_empty()) {
+        let one = simkit_ok(&[&["replay", ds, "--stream", stream.as_str(), "-q"], &window[..]].concat());
+        let one: Vec<serde_json::Value> = one.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(&one, records, "--stream {stream} is that stream's part of the merge");
+    }
+    let purchases = &per_stream["purchases"];
+    assert!(purchases.len() > 1000 && purchases[0]["transaction_time"].as_str().unwrap().ends_with("000"));
+    assert!(purchases[0]["price"].is_number() && purchases[0]["is_member"].is_boolean());
+    // What a dataset lacks is a clear error, exit 2.
+    assert_fails_with(&simkit(&["replay", ds, "--stream", "purchase"]), "did you mean `purchases`?");
+    assert_fails_with(&simkit(&["replay", ds, "--format", "protobuf"]), "has no protobuf message");
+    assert_fails_with(&simkit(&["replay", ds, "--sink", "kafka://127.0.0.1:9/demo"]), "demo.{stream}");
+    // A checkpoint belongs to one selection.
+    let ck = tmp.path().join("ck");
+    let ck = ck.to_str().unwrap();
+    simkit_ok(&[&["replay", ds, "--stream", "purchases", "--checkpoint", ck, "-q"], &window[..]].concat());
+    assert_fails_with(&simkit(&["replay", ds, "--checkpoint", ck]), "belongs to --stream purchases");
+    // --loop: lap 1 shifts times and suffixes transaction ids.
+    let looped = simkit_ok(&[
+        "replay",
+        ds,
+        "--stream",
+        "purchases",
+        "--loop",
+        "--start-day",
+        "13",
+        "--speed",
+        "1e12",
+        "--checkpoint",
+        ck,
+        "-q",
+    ]);
+    let lap1: Vec<serde_json::Value> = looped
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &serde_json::Value| r["transaction_id"].as_str().unwrap().ends_with("-1"))
+        .collect();
+    assert!(!lap1.is_empty(), "lap 1 was replayed with suffixed transaction ids");
 }

@@ -155,6 +155,7 @@ fn ckpt(dir: &Path) -> Value {
 
 /// All records of a `dir:` sink in offset order; the files must tile the offsets.
 fn dir_lines(out: &Path) -> Vec<String> {
+    let out = &out.join("events");
     let mut files: Vec<(u64, u64, PathBuf)> = std::fs::read_dir(out)
         .unwrap()
         .filter_map(|e| {
@@ -311,7 +312,7 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let ids: HashMap<&str, usize> = lines.iter().enumerate().map(|(i, l)| (&l[13..49], i)).collect();
     assert_eq!(ids.len(), lines.len(), "no event id twice");
     assert_eq!(lines, expected, "the union of the files is exactly the dataset, in order");
-    let leftovers: Vec<String> = std::fs::read_dir(&out)
+    let leftovers: Vec<String> = std::fs::read_dir(out.join("events"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .filter(|n| n.ends_with(".tmp"))

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::scenario::document::Document;
 use crate::scenario::KitchenScenario;
 use crate::sinks::manifest::Manifest;
+use crate::streams::StreamSpec;
 use crate::verify::Problems;
 use retail::RetailScenario;
 use weather::WeatherScenario;
@@ -53,6 +54,11 @@ pub struct Kind {
     pub starter: Starter,
     /// Checks `verify` adds to the shared ones; returns what it found, for the report.
     pub verify: fn(&Path, &Manifest, &mut Problems) -> Result<String>,
+    /// Its streams, in the order ties in time are broken (see [`crate::streams`]).
+    pub streams: fn() -> Vec<StreamSpec>,
+    /// Other `(table, time column)`s whose rows lie inside the window,
+    /// which replay checks besides the streams.
+    pub windowed: &'static [(&'static str, &'static str)],
 }
 
 const CASPERS_TABLES: &[StarterFile] = &[
@@ -82,6 +88,8 @@ pub const KINDS: &[Kind] = &[
             files: CASPERS_TABLES,
         },
         verify: crate::verify::kitchen_checks,
+        streams: crate::sinks::kitchen_streams,
+        windowed: &[("orders", "created_at")],
     },
     Kind {
         name: "retail",
@@ -100,6 +108,8 @@ pub const KINDS: &[Kind] = &[
             files: &[StarterFile { path: "products.csv", content: include_str!("../../data/smoothie/products.csv") }],
         },
         verify: retail::checks::verify,
+        streams: retail::tables::streams,
+        windowed: &[],
     },
     Kind {
         name: "weather",
@@ -112,6 +122,8 @@ pub const KINDS: &[Kind] = &[
             files: &[],
         },
         verify: weather::checks::verify,
+        streams: weather::tables::streams,
+        windowed: &[],
     },
 ];
 

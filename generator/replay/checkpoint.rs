@@ -53,6 +53,12 @@ pub struct Checkpoint {
     pub start_day: u32,
     #[serde(default)]
     pub catch_up_to: Option<String>,
+    /// The replayed stream (`--stream`; none: every stream) and the record
+    /// format (`json` or `protobuf`), which later runs must keep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    #[serde(default = "json")]
+    pub record_format: String,
     /// The batch being published, if a run stopped before committing it.
     pub pending: Option<Pending>,
     /// `position_ms` and `wall_ms` as UTC text, for people; ignored when read.
@@ -60,6 +66,10 @@ pub struct Checkpoint {
     pub position: String,
     #[serde(default)]
     pub wall: String,
+}
+
+fn json() -> String {
+    "json".into()
 }
 
 /// A batch whose output may exist but is not committed yet.
@@ -177,6 +187,8 @@ mod tests {
             lap: 0,
             start_day: 70,
             catch_up_to: None,
+            stream: None,
+            record_format: "json".into(),
             pending: Some(Pending {
                 from: 42,
                 to: Some(50),

@@ -1,10 +1,14 @@
 //! The Kafka sink, `kafka://host:port[,host:port...]/topic`: one message per
-//! record, key = order id (an order's events share a partition, in order),
-//! value = the JSON record, timestamp = event time, and two headers:
+//! record, key = the stream's key column as emitted (the ghost kitchen's
+//! order id: an order's events share a partition, in order), value = the
+//! record (JSON without its newline, or the protobuf message), timestamp =
+//! event time, and two headers:
 //! `simkit-offset` (the record's global offset, decimal) and `simkit-dataset`
 //! (the first 16 hex digits of the manifest fingerprint). The producer is
 //! librdkafka with idempotence and `acks=all`, so its own retries never
 //! duplicate or reorder; `-X key=value` sets any other librdkafka property.
+//! A topic containing `{stream}` is a template: each stream goes to its own
+//! topic (`demo.{stream}` -> `demo.purchases`, ...); several streams need one.
 //!
 //! Exactly once across crashes, by resuming from what the topic holds (not by
 //! transactions: Tansu 0.6 accepts the transaction calls, but a
@@ -31,6 +35,8 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::checkpoint::Pending;
+use super::codec::WireFormat;
+use super::encoded::{Encoded, Meta};
 use super::sink::{Publish, Sink};
 use crate::error::{Error, Result};
 
@@ -47,8 +53,11 @@ const DEFAULT_MESSAGE_TIMEOUT_MS: &str = "30000";
 pub struct KafkaSpec {
     /// `host:port[,host:port...]`
     pub brokers: String,
+    /// A topic, or a template with `{stream}`.
     pub topic: String,
 }
+
+const STREAM: &str = "{stream}";
 
 impl KafkaSpec {
     /// Parses `kafka://brokers/topic`; `None` when `s` is not a Kafka address at all.
@@ -64,14 +73,37 @@ impl KafkaSpec {
             return bad("each broker needs a host and a port");
         }
         let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-        if topic.is_empty() || topic.len() > 249 || !topic.chars().all(legal) {
-            return bad("a topic name is 1 to 249 characters of A-Z a-z 0-9 . _ -");
+        let plain = topic.replace(STREAM, "");
+        if topic.is_empty() || topic.len() > 249 || !plain.chars().all(legal) {
+            return bad("a topic name is 1 to 249 characters of A-Z a-z 0-9 . _ - (or a template with {stream})");
         }
         Some(Ok(KafkaSpec { brokers: brokers.into(), topic: topic.into() }))
     }
 
     pub fn describe(&self) -> String {
         format!("kafka://{}/{}", self.brokers, self.topic)
+    }
+
+    /// The topic of each stream.
+    pub fn topics(&self, streams: &[String]) -> Vec<String> {
+        streams.iter().map(|s| self.topic.replace(STREAM, s)).collect()
+    }
+
+    /// Several streams need a template, so that each has its own topic.
+    pub fn check_streams(&self, streams: &[String]) -> Result<()> {
+        if streams.len() > 1 && !self.topic.contains(STREAM) {
+            return Err(Error(format!(
+                "--sink {}: the dataset has {} streams ({}): give a topic template such as kafka://{}/demo.{{stream}} (one topic per stream), or replay one with --stream NAME",
+                self.describe(),
+                streams.len(),
+                streams.join(", "),
+                self.brokers
+            )));
+        }
+        if let Some(t) = self.topics(streams).iter().find(|t| t.len() > 249) {
+            return Err(Error(format!("--sink {}: topic {t} is longer than 249 characters", self.describe())));
+        }
+        Ok(())
     }
 }
 
@@ -98,8 +130,9 @@ pub fn check_properties(props: &[(String, String)]) -> Result<()> {
 #[derive(Default)]
 struct Deliveries {
     failed: AtomicU64,
-    /// Per partition: the offset after our last acknowledged record.
-    acked_end: Mutex<Vec<i64>>,
+    topics: Vec<String>,
+    /// Per topic and partition: the offset after our last acknowledged record.
+    acked_end: Mutex<Vec<Vec<i64>>>,
     first_error: Mutex<Option<String>>,
     /// The latest client-level error (connection refused, ...), for messages.
     last_error: Mutex<Option<String>>,
@@ -118,7 +151,9 @@ impl ProducerContext for Deliveries {
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         if let Ok(m) = result {
-            if let (Ok(mut ends), Ok(p)) = (self.acked_end.lock(), usize::try_from(m.partition())) {
+            let topic = self.topics.iter().position(|t| t == m.topic());
+            if let (Ok(mut ends), Ok(p), Some(t)) = (self.acked_end.lock(), usize::try_from(m.partition()), topic) {
+                let ends = &mut ends[t];
                 if ends.len() <= p {
                     ends.resize(p + 1, 0);
                 }
@@ -145,9 +180,12 @@ pub struct KafkaSink {
     spec: KafkaSpec,
     props: Vec<(String, String)>,
     producer: ThreadedProducer<Deliveries>,
-    partitions: i32,
-    /// Each partition's end offset when the sink opened.
+    /// Each stream's topic and its partition count.
+    topics: Vec<String>,
+    partitions: Vec<i32>,
+    /// Each partition's end offset when the sink opened, topic after topic.
     opened_at: Vec<i64>,
+    format: WireFormat,
     dataset: String,
     /// The next global offset of the open batch.
     next: Option<u64>,
@@ -166,7 +204,14 @@ fn config(spec: &KafkaSpec, props: &[(String, String)]) -> ClientConfig {
 impl KafkaSink {
     /// Connects, checks that the topic exists (or is created by the broker)
     /// and learns its partitions. `fingerprint`: the dataset's.
-    pub fn open(spec: &KafkaSpec, props: &[(String, String)], fingerprint: &str) -> Result<KafkaSink> {
+    pub fn open(
+        spec: &KafkaSpec,
+        props: &[(String, String)],
+        fingerprint: &str,
+        streams: &[String],
+        format: WireFormat,
+    ) -> Result<KafkaSink> {
+        let topics = spec.topics(streams);
         check_properties(props)?;
         let mut c = config(spec, props);
         for (k, v) in
@@ -176,20 +221,30 @@ impl KafkaSink {
                 c.set(k, v);
             }
         }
-        let producer: ThreadedProducer<Deliveries> = c
-            .create_with_context(Deliveries::default())
-            .map_err(|e| Error(format!("--sink {}: {e}", spec.describe())))?;
+        let deliveries = Deliveries {
+            topics: topics.clone(),
+            acked_end: Mutex::new(vec![Vec::new(); topics.len()]),
+            ..Deliveries::default()
+        };
+        let producer: ThreadedProducer<Deliveries> =
+            c.create_with_context(deliveries).map_err(|e| Error(format!("--sink {}: {e}", spec.describe())))?;
         let mut sink = KafkaSink {
             spec: spec.clone(),
             props: props.to_vec(),
             producer,
-            partitions: 0,
+            topics: Vec::new(),
+            partitions: Vec::new(),
             opened_at: Vec::new(),
+            format,
             dataset: fingerprint.chars().take(16).collect(),
             next: None,
             resumed: None,
         };
-        sink.partitions = sink.partition_count()?;
+        sink.topics = topics;
+        for topic in &sink.topics {
+            let n = sink.partition_count(topic)?;
+            sink.partitions.push(n);
+        }
         sink.opened_at = sink.end_offsets()?;
         Ok(sink)
     }
@@ -200,8 +255,7 @@ impl KafkaSink {
         Error(format!("--sink {}: {what}: {e}{last}", self.spec.describe()))
     }
 
-    fn partition_count(&self) -> Result<i32> {
-        let topic = &self.spec.topic;
+    fn partition_count(&self, topic: &str) -> Result<i32> {
         // A broker that creates topics on demand may answer the first request before the topic is ready.
         const ATTEMPTS: u32 = 5;
         let mut attempt = 1;
@@ -215,7 +269,10 @@ impl KafkaSink {
             }
             if attempt == ATTEMPTS {
                 let why = t.and_then(|t| t.error()).map(|e| format!("{e:?}")).unwrap_or_else(|| "no partitions".into());
-                return Err(self.error("the topic is not available (create it, or let the broker create topics)", why));
+                return Err(self.error(
+                    &format!("topic {topic} is not available (create it, or let the broker create topics)"),
+                    why,
+                ));
             }
             attempt += 1;
             std::thread::sleep(Duration::from_millis(200));
@@ -226,21 +283,44 @@ impl KafkaSink {
     /// can report less than it holds; a mark that is too low only makes
     /// a resume read more.)
     fn end_offsets(&self) -> Result<Vec<i64>> {
-        (0..self.partitions)
-            .map(|p| {
-                self.producer
+        let mut ends = Vec::new();
+        for (topic, &n) in self.topics.iter().zip(&self.partitions) {
+            for p in 0..n {
+                let (_, high) = self
+                    .producer
                     .client()
-                    .fetch_watermarks(&self.spec.topic, p, REQUEST_TIMEOUT)
-                    .map(|(_, high)| high)
-                    .map_err(|e| self.error(&format!("cannot read the end offset of partition {p}"), e))
-            })
-            .collect()
+                    .fetch_watermarks(topic, p, REQUEST_TIMEOUT)
+                    .map_err(|e| self.error(&format!("cannot read the end offset of {topic} partition {p}"), e))?;
+                ends.push(high);
+            }
+        }
+        Ok(ends)
     }
 
-    /// Reads every partition from its mark to its end (the end the fetch
-    /// responses report: partition EOF); returns the offsets of this
-    /// dataset's records at or after `from`.
+    /// Reads every partition of every topic from its mark to its end (the
+    /// end the fetch responses report: partition EOF); returns the offsets
+    /// of this dataset's records at or after `from`.
     fn arrived_since(&self, marks: &[i64], from: u64) -> Result<HashSet<u64>> {
+        let mut arrived = HashSet::new();
+        let mut first_mark = 0;
+        for (topic, &n) in self.topics.iter().zip(&self.partitions) {
+            let topic_marks = marks.get(first_mark..).unwrap_or_default();
+            self.scan_topic(topic, n, topic_marks, from, &mut arrived)?;
+            first_mark += n as usize;
+        }
+        Ok(arrived)
+    }
+
+    /// [`KafkaSink::arrived_since`] for one topic (partition EOF names a
+    /// partition, not its topic: one topic is read at a time).
+    fn scan_topic(
+        &self,
+        topic: &str,
+        partitions: i32,
+        marks: &[i64],
+        from: u64,
+        arrived: &mut HashSet<u64>,
+    ) -> Result<()> {
         let consumer: BaseConsumer = config(&self.spec, &self.props)
             .set("group.id", "simkit-replay-resume")
             .set("enable.auto.commit", "false")
@@ -248,20 +328,18 @@ impl KafkaSink {
             .create()
             .map_err(|e| self.error("cannot create the resume consumer", e))?;
         let mut assignment = TopicPartitionList::new();
-        for p in 0..self.partitions {
+        for p in 0..partitions {
             let start = marks.get(p as usize).map_or(Offset::Beginning, |&m| Offset::Offset(m));
-            assignment
-                .add_partition_offset(&self.spec.topic, p, start)
-                .map_err(|e| self.error("cannot assign partitions", e))?;
+            assignment.add_partition_offset(topic, p, start).map_err(|e| self.error("cannot assign partitions", e))?;
         }
         consumer.assign(&assignment).map_err(|e| self.error("cannot assign partitions", e))?;
-        let mut arrived = HashSet::new();
-        let mut at_end = vec![false; self.partitions as usize];
+        let mut at_end = vec![false; partitions as usize];
         let mut last_progress = Instant::now();
+        let reading = format!("reading topic {topic} back on resume");
         while at_end.iter().any(|&e| !e) {
             let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
                 if last_progress.elapsed() > SCAN_IDLE_TIMEOUT {
-                    return Err(self.error("reading the topic back on resume", "no records for 30 s"));
+                    return Err(self.error(&reading, "no records for 30 s"));
                 }
                 continue;
             };
@@ -277,10 +355,10 @@ impl KafkaSink {
                         *e = true;
                     }
                 }
-                Err(e) => return Err(self.error("reading the topic back on resume", e)),
+                Err(e) => return Err(self.error(&reading, e)),
             }
         }
-        Ok(arrived)
+        Ok(())
     }
 
     /// The global offset of a record this replay wrote for this dataset.
@@ -293,14 +371,14 @@ impl KafkaSink {
         std::str::from_utf8(value("simkit-offset")?).ok()?.parse().ok()
     }
 
-    fn send(&self, offset: u64, line: &[u8]) -> Result<()> {
-        let (key, ts) = key_and_time(line)
-            .ok_or_else(|| Error(format!("replay: record {offset} does not have the documented format")))?;
+    fn send(&self, offset: u64, meta: Meta, payload: &[u8], key: &[u8]) -> Result<()> {
+        let ts = meta.ts;
+        let topic = &self.topics[meta.stream as usize];
         let mut digits = itoa::Buffer::new();
         let headers = OwnedHeaders::new_with_capacity(2)
             .insert(Header { key: "simkit-offset", value: Some(digits.format(offset)) })
             .insert(Header { key: "simkit-dataset", value: Some(self.dataset.as_str()) });
-        let mut record = BaseRecord::to(&self.spec.topic).key(key).payload(line).timestamp(ts).headers(headers);
+        let mut record = BaseRecord::to(topic).key(key).payload(payload).timestamp(ts).headers(headers);
         loop {
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),
@@ -342,7 +420,12 @@ impl Sink for KafkaSink {
             }
         }
         let acked = self.producer.context().acked_end.lock().map(|a| a.clone()).unwrap_or_default();
-        let marks = (0..self.opened_at.len()).map(|p| self.opened_at[p].max(acked.get(p).copied().unwrap_or(0)));
+        // Flattened like `opened_at`: topic after topic.
+        let acked = self.partitions.iter().enumerate().flat_map(|(t, &n)| {
+            let ends = acked.get(t).cloned().unwrap_or_default();
+            (0..n as usize).map(move |p| ends.get(p).copied().unwrap_or(0))
+        });
+        let marks = self.opened_at.iter().zip(acked).map(|(&opened, acked)| opened.max(acked));
         Ok(Some(marks.collect()))
     }
 
@@ -359,12 +442,12 @@ impl Sink for KafkaSink {
         Ok(())
     }
 
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+    fn write(&mut self, records: &Encoded) -> Result<()> {
         let mut offset = self.next.ok_or_else(|| Error("replay: write outside a batch".into()))?;
-        for line in bytes.split_inclusive(|&b| b == b'\n') {
+        for (meta, frame, key) in records.iter() {
             let skip = self.resumed.as_ref().is_some_and(|r| r.arrived.contains(&offset));
             if !skip {
-                self.send(offset, line.strip_suffix(b"\n").unwrap_or(line))?;
+                self.send(offset, meta, unframe(frame, self.format), key)?;
             }
             offset += 1;
         }
@@ -393,27 +476,16 @@ impl Sink for KafkaSink {
     }
 }
 
-/// The key (order id) and the timestamp (epoch ms) of a record in the
-/// documented format (`record.rs`): `..."ts":"YYYY-MM-DD HH:MM:SS.mmm",...,"order_id":"<id>",...`.
-fn key_and_time(line: &[u8]) -> Option<(&[u8], i64)> {
-    const TS: &[u8] = b"\"ts\":\"";
-    const ORDER: &[u8] = b"\"order_id\":\"";
-    let at = line.windows(TS.len()).position(|w| w == TS)? + TS.len();
-    let ts = parse_ts(line.get(at..at + 23)?)?;
-    let rest = &line[at + 23..];
-    let at = rest.windows(ORDER.len()).position(|w| w == ORDER)? + ORDER.len();
-    let len = rest[at..].iter().position(|&b| b == b'"')?;
-    Some((&rest[at..at + len], ts))
-}
-
-/// `YYYY-MM-DD HH:MM:SS.mmm` (UTC) as epoch ms.
-fn parse_ts(s: &[u8]) -> Option<i64> {
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        s[r].iter().try_fold(0u32, |n, &b| b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0')))
-    };
-    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
-    let t = date.and_hms_milli_opt(num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?)?;
-    Some(t.and_utc().timestamp_millis())
+/// A record's message: a JSON line without its newline, a protobuf
+/// message without its varint length.
+fn unframe(frame: &[u8], format: WireFormat) -> &[u8] {
+    match format {
+        WireFormat::Json => frame.strip_suffix(b"\n").unwrap_or(frame),
+        WireFormat::Protobuf => {
+            let prefix = frame.iter().position(|&b| b & 0x80 == 0).map_or(frame.len(), |i| i + 1);
+            &frame[prefix..]
+        }
+    }
 }
 
 #[cfg(test)]
@@ -446,12 +518,24 @@ mod tests {
     }
 
     #[test]
-    fn reads_key_and_time_of_a_record() {
-        let line = br#"{"event_id":"0b8c5d1e-0000-5000-8000-000000000000","event_type":"driver_ping","ts":"2024-05-01 12:30:05.123","location_id":3,"order_id":"QJYW0C-2","sequence":7,"body":"{}"}"#;
-        let (key, ts) = key_and_time(line).unwrap();
-        assert_eq!(key, b"QJYW0C-2");
-        assert_eq!(ts, chrono::DateTime::parse_from_rfc3339("2024-05-01T12:30:05.123Z").unwrap().timestamp_millis());
-        assert!(key_and_time(b"{\"ts\":\"2024-13-01 00:00:00.000\",\"order_id\":\"A\"}").is_none());
-        assert!(key_and_time(b"not a record").is_none());
+    fn topic_templates() {
+        let k = KafkaSpec::parse("kafka://h:1/demo.{stream}").unwrap().unwrap();
+        let streams = ["purchases".to_string(), "inventories".to_string()];
+        assert_eq!(k.topics(&streams), ["demo.purchases", "demo.inventories"]);
+        assert!(k.check_streams(&streams).is_ok());
+        let plain = KafkaSpec::parse("kafka://h:1/demo").unwrap().unwrap();
+        let e = plain.check_streams(&streams).unwrap_err();
+        assert!(e.0.contains("{stream}") && e.0.contains("--stream"), "{e}");
+        assert!(plain.check_streams(&streams[..1]).is_ok());
+        assert!(KafkaSpec::parse("kafka://h:1/demo.{other}").unwrap().is_err());
+    }
+
+    #[test]
+    fn unframes_records() {
+        assert_eq!(unframe(b"{}\n", WireFormat::Json), b"{}");
+        assert_eq!(unframe(&[3, 8, 1, 2], WireFormat::Protobuf), &[8, 1, 2]);
+        let mut long = vec![0x81, 0x01];
+        long.extend(std::iter::repeat_n(7u8, 129));
+        assert_eq!(unframe(&long, WireFormat::Protobuf).len(), 129);
     }
 }

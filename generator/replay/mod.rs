@@ -1,10 +1,16 @@
-//! Replay: streams a generated dataset as live events, at any speed, exactly
-//! once into files (or at least once to stdout), resumable from a checkpoint.
+//! Replay: streams a generated dataset of any kind as live records, at any
+//! speed, exactly once into files and Kafka (or at least once to stdout),
+//! resumable from a checkpoint.
 //!
-//! `simkit replay DATASET [--start-day N] [--speed X] [--checkpoint DIR]
+//! `simkit replay DATASET [--stream NAME] [--format json|protobuf]
+//! [--start-day N] [--speed X] [--checkpoint DIR]
 //! [--sink stdout|dir:PATH|kafka://HOST:PORT/TOPIC [-X KEY=VALUE]...]
 //! [--available-now | --follow] [--loop]
 //! [--catch-up-to RFC3339] [--quiet]`
+//!
+//! What is streamed is the kind's declaration ([`crate::streams`]): every
+//! stream merged by event time ([`merge`]), or the one `--stream` names;
+//! "events" and "offsets" below are its records, whatever the kind.
 //!
 //! Semantics (time arithmetic in [`schedule`], the record format in
 //! [`record`], ids in [`event_id`], delivery in [`sink`] and [`checkpoint`]):
@@ -41,8 +47,12 @@
 //!   sink that cannot be written, an invalid option) is an [`Error`]: exit 2.
 
 pub mod checkpoint;
+pub mod codec;
+pub mod encoded;
 pub mod event_id;
+pub mod fields;
 pub mod kafka;
+pub mod merge;
 pub mod numfmt;
 pub mod pipeline;
 pub mod record;
@@ -60,11 +70,12 @@ use std::time::Instant;
 
 use crate::figures::grouped;
 use checkpoint::{Checkpoint, Pending, Store};
+pub use codec::WireFormat;
+use encoded::Encoded;
+use merge::Sources;
 use pipeline::{bulk, Cursor};
-use record::Encoder;
 use schedule::{advance, due_wall_ms, first_position, time_of_day_ms, Clock, SystemClock, Timeline};
 use sink::{Publish, Sink, SinkSpec};
-use source::EventsFile;
 use status::Status;
 
 use crate::error::{Error, Result};
@@ -108,6 +119,9 @@ pub struct Options {
     pub quiet: bool,
     /// Encoding threads for catch-up (default: all cores).
     pub threads: Option<usize>,
+    /// Replay only this stream (default: every stream, merged by time).
+    pub stream: Option<String>,
+    pub format: WireFormat,
 }
 
 impl Default for Options {
@@ -125,6 +139,8 @@ impl Default for Options {
             catch_up_to: None,
             quiet: false,
             threads: None,
+            stream: None,
+            format: WireFormat::Json,
         }
     }
 }
@@ -160,13 +176,13 @@ pub fn parse_rfc3339(s: &str) -> Result<i64> {
         .map_err(|e| Error(format!("--catch-up-to {s}: not an RFC 3339 time ({e}), e.g. 2024-05-01T12:30:00Z")))
 }
 
-/// The global offset of a position: the first event at or after it.
-fn offset_of(events: &EventsFile, tl: &Timeline, pos: i64) -> Result<u64> {
+/// The global offset of a position: the first record at or after it.
+fn offset_of(sources: &Sources, tl: &Timeline, pos: i64) -> Result<u64> {
     if !tl.looping && pos >= tl.end_ms {
         return Ok(tl.events);
     }
     let (lap, t) = tl.split(pos);
-    Ok(lap * tl.events + events.first_at_or_after(t)?)
+    Ok(lap * tl.events + sources.first_at_or_after(t)?)
 }
 
 /// A testing aid: `SIMKIT_REPLAY_PUBLISH_DELAY_MS` widens the window between
@@ -238,9 +254,8 @@ struct Replay<'a> {
     opts: &'a Options,
     clock: &'a dyn Clock,
     stop: &'a AtomicBool,
-    events: EventsFile,
+    sources: Sources,
     tl: Timeline,
-    encoder: Encoder,
     sink: Box<dyn Sink>,
     ledger: Ledger,
     status: Status,
@@ -265,7 +280,7 @@ impl Replay<'_> {
         let (sink, stop) = (&mut self.sink, self.stop);
         let ledger = std::sync::Mutex::new(&mut self.ledger);
         let lock = || ledger.lock().map_err(|_| Error("replay: the committing thread panicked".into()));
-        let (events, encoder, tl, threads) = (&self.events, &self.encoder, &self.tl, self.threads);
+        let (sources, tl, threads) = (&self.sources, &self.tl, self.threads);
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = sync_channel::<(Publish, u64)>(1);
             let committer = scope.spawn(move || -> Result<()> {
@@ -276,7 +291,7 @@ impl Replay<'_> {
             });
             let mut batch_from = from;
             let mut open = false;
-            let encoded = bulk(events, encoder, tl, from, to, cuts, threads, |end, bytes| {
+            let encoded = bulk(sources, tl, (from, to), cuts, threads, |end, records| {
                 if !open {
                     sink.begin(batch_from)?;
                     if streams {
@@ -285,7 +300,7 @@ impl Replay<'_> {
                     }
                     open = true;
                 }
-                sink.write(bytes)?;
+                sink.write(records)?;
                 if end == to || cuts.binary_search(&end).is_ok() {
                     let publish = sink.finish(end)?;
                     open = false;
@@ -345,12 +360,12 @@ impl Replay<'_> {
     fn follow(&mut self, anchor_pos: i64, anchor_wall: i64) -> Result<(i64, bool, bool)> {
         let speed = self.opts.speed;
         let limit = self.run_limit();
-        let mut cursor = Cursor::new(&self.events, self.tl, self.encoder.clone());
+        let mut cursor = Cursor::new(&self.sources, self.tl);
         let mut o = self.ledger.ckpt.events_emitted;
         // Events due within the release slack go out ahead of the position:
         // a committed position never lies before an emitted event.
         let mut released_to = i64::MIN;
-        let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+        let mut buf = Encoded::with_capacity(1 << 16);
         // (opened at wall ms, events in it) of the open micro-batch.
         let mut batch: Option<(i64, u64)> = None;
         let slack = (RELEASE_SLACK_MS * speed).ceil() as i64;
@@ -381,7 +396,7 @@ impl Replay<'_> {
                 }
                 let lag = now - due_wall_ms(anchor_pos, anchor_wall, ts, speed);
                 self.status.max_lag_ms = self.status.max_lag_ms.max(lag);
-                if buf.len() >= 1 << 22 {
+                if buf.bytes.len() >= 1 << 22 {
                     self.sink.write(&buf)?;
                     buf.clear();
                 }
@@ -452,7 +467,7 @@ pub fn run_with(opts: &Options, clock: &dyn Clock, stop: &AtomicBool) -> Result<
 /// A dataset opened for replay, after [`trust::open_dataset`]'s checks.
 struct Opened {
     manifest: Manifest,
-    events: EventsFile,
+    sources: Sources,
     tl: Timeline,
     /// UTC midnight of the start date: the first run's day grid.
     epoch_ms: i64,
@@ -463,16 +478,18 @@ struct Opened {
 impl Opened {
     fn open(opts: &Options, spec: &SinkSpec) -> Result<Opened> {
         let sink = spec.describe();
-        let (manifest, events) = trust::open_dataset(opts)?;
+        let (manifest, mut sources) = trust::open_dataset(opts)?;
+        spec.check(&opts.kafka_props, &sources.names())?;
         let s = &manifest.scenario;
-        let tl = Timeline::new(s.start_ms, s.end_ms, events.last_ts(), events.len(), opts.looping);
+        let tl = Timeline::new(s.start_ms, s.end_ms, sources.last_ts(), sources.len(), opts.looping);
+        sources.set_lap_ms(tl.lap_ms());
         let epoch_ms = catch_up_epoch(&manifest)?;
-        Ok(Opened { manifest, events, tl, epoch_ms, sink })
+        Ok(Opened { manifest, sources, tl, epoch_ms, sink })
     }
 
     /// Checks a checkpoint against this dataset and `opts` (see [`trust`]).
     fn check(&self, c: &Checkpoint, opts: &Options, now_ms: i64, shown: &str) -> Result<()> {
-        let offset = |pos: i64| offset_of(&self.events, &self.tl, pos);
+        let offset = |pos: i64| offset_of(&self.sources, &self.tl, pos);
         let expected = trust::Expected {
             fingerprint: &self.manifest.fingerprint,
             sink: &self.sink,
@@ -570,10 +587,10 @@ fn prepare<'a>(
     if let (Some(c), Some(s)) = (&existing, &store) {
         opened.check(c, opts, clock.now_ms(), &s.path().display().to_string())?;
     }
-    let Opened { manifest, events, tl, epoch_ms, sink: described } = opened;
+    let Opened { manifest, sources, tl, epoch_ms, sink: described } = opened;
     let sink = match sink {
         Some(s) => s,
-        None => spec.open(&opts.kafka_props, &manifest.fingerprint)?,
+        None => spec.open(&opts.kafka_props, &manifest.fingerprint, &sources.names(), opts.format)?,
     };
     let first_run = existing.is_none();
     let ckpt = existing.unwrap_or_else(|| Checkpoint {
@@ -587,6 +604,8 @@ fn prepare<'a>(
         lap: 0,
         start_day: opts.start_day.unwrap_or(0),
         catch_up_to: opts.catch_up_to.clone(),
+        stream: opts.stream.clone(),
+        record_format: opts.format.name().to_string(),
         pending: None,
         position: String::new(),
         wall: String::new(),
@@ -601,8 +620,7 @@ fn prepare<'a>(
         opts,
         clock,
         stop,
-        encoder: Encoder::new(&manifest.fingerprint, tl.lap_ms()),
-        events,
+        sources,
         tl,
         ledger: Ledger { store, ckpt, tl, exactly_once: sink.exactly_once() },
         sink,
@@ -624,14 +642,14 @@ impl Replay<'_> {
         }
         // A batch opened in follow mode may hold events past its position.
         let (lap, idx) = self.tl.locate(to - 1);
-        let last = self.events.ts_at(idx)? + lap as i64 * self.tl.lap_ms();
+        let last = self.sources.ts_at(idx)? + lap as i64 * self.tl.lap_ms();
         self.emit_bulk(to, &[to], p.position_ms.max(last + 1), p.wall_ms).map(|_| ())
     }
 
     /// Emits everything due before `pos` and commits it; false if a signal
     /// stopped it first.
     fn catch_up(&mut self, pos: i64, now: i64) -> Result<bool> {
-        let target = offset_of(&self.events, &self.tl, pos)?.max(self.ledger.ckpt.events_emitted);
+        let target = offset_of(&self.sources, &self.tl, pos)?.max(self.ledger.ckpt.events_emitted);
         let cuts = Replay::cuts(self.ledger.ckpt.events_emitted, target);
         let reached = self.emit_bulk(target, &cuts, pos, now)?;
         if self.stop.load(Ordering::Relaxed) {

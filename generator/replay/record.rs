@@ -41,16 +41,180 @@
 //!   ensure_ascii=False)` with floats pre-formatted as above, then the record's
 //!   `json.dumps(body, ensure_ascii=False)`.
 
+use std::path::Path;
+
+use arrow::array::{
+    Array, AsArray, Decimal128Array, DictionaryArray, Float32Array, Int16Array, Int8Array, ListArray, RecordBatch,
+    StringArray,
+};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Int8Type};
+
+use super::encoded::Encoded;
 use super::event_id::EventIds;
 use super::numfmt::{write_cents, write_escaped, write_escaped_twice, write_fixed, write_int, write_point, write_ts};
-use super::source::{BodyKind, Decoded};
-use arrow::array::Array;
+use crate::error::{Context, Error, Result};
+
+/// The columns a record is built from, in the order they are projected.
+const COLUMNS: [&str; 13] = [
+    "ts",
+    "order_id",
+    "location_id",
+    "event_type",
+    "sequence",
+    "customer_lat",
+    "customer_lon",
+    "customer_addr",
+    "items",
+    "route",
+    "lat",
+    "lon",
+    "progress_pct",
+];
+
+/// How an event's body is built, from its event type's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyKind {
+    Created,
+    PickedUp,
+    Ping,
+    Delivered,
+    Empty,
+}
+
+impl BodyKind {
+    pub fn of(event_type: &str) -> BodyKind {
+        match event_type {
+            "order_created" => BodyKind::Created,
+            "driver_picked_up" => BodyKind::PickedUp,
+            "driver_ping" => BodyKind::Ping,
+            "delivered" => BodyKind::Delivered,
+            _ => BodyKind::Empty,
+        }
+    }
+}
+
+/// Decoded rows with their columns typed, ready to encode.
+pub struct Decoded {
+    /// In-lap index of row 0.
+    pub first: u64,
+    pub ts: Vec<i64>,
+    pub order_id: StringArray,
+    pub location_id: Int8Array,
+    /// Per row, an index into `kinds`.
+    pub kind_key: Vec<u8>,
+    /// Per event type: its JSON-escaped name and body kind.
+    pub kinds: Vec<(Vec<u8>, BodyKind)>,
+    pub sequence: Int16Array,
+    pub customer_lat: Float32Array,
+    pub customer_lon: Float32Array,
+    pub customer_addr: StringArray,
+    pub items: ListArray,
+    pub item_id: Int16Array,
+    pub item_brand: Int8Array,
+    pub item_name: StringArray,
+    pub item_price: Decimal128Array,
+    pub item_qty: Int8Array,
+    pub route: ListArray,
+    pub route_lat: Float32Array,
+    pub route_lon: Float32Array,
+    pub lat: Float32Array,
+    pub lon: Float32Array,
+    pub progress: Float32Array,
+}
+
+fn typed<T: Array + Clone + 'static>(path: &Path, name: &str, a: &dyn Array, want: &str) -> Result<T> {
+    a.as_any()
+        .downcast_ref::<T>()
+        .cloned()
+        .ok_or_else(|| Error(format!("{}: column `{name}` is {}, expected {want}", path.display(), a.data_type())))
+}
+
+impl Decoded {
+    pub fn new(path: &Path, first: u64, ts: Vec<i64>, b: &RecordBatch) -> Result<Decoded> {
+        let col = |n: &str| b.column_by_name(n).ok_or_else(|| Error(format!("{}: no column `{n}`", path.display())));
+        let et = col("event_type")?;
+        let dict_type = DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8));
+        let et = if et.data_type() == &dict_type {
+            et.clone()
+        } else {
+            cast(et, &dict_type).context(|| path.display().to_string())?
+        };
+        let et: &DictionaryArray<Int8Type> = et.as_dictionary();
+        let names = et.values().as_string::<i32>();
+        let mut kinds = Vec::with_capacity(names.len());
+        for i in 0..names.len() {
+            let mut esc = Vec::new();
+            super::numfmt::write_escaped(&mut esc, names.value(i).as_bytes());
+            kinds.push((esc, BodyKind::of(names.value(i))));
+        }
+        let kind_key = et.keys().values().iter().map(|&k| k as u8).collect();
+
+        let list = |n: &str| -> Result<ListArray> { typed::<ListArray>(path, n, col(n)?.as_ref(), "a list") };
+        let items = list("items")?;
+        let route = list("route")?;
+        let item_values = items
+            .values()
+            .as_struct_opt()
+            .cloned()
+            .ok_or_else(|| Error(format!("{}: `items` elements are not structs", path.display())))?;
+        let route_values = route
+            .values()
+            .as_struct_opt()
+            .cloned()
+            .ok_or_else(|| Error(format!("{}: `route` elements are not structs", path.display())))?;
+        let field = |s: &arrow::array::StructArray, n: &str| {
+            s.column_by_name(n).cloned().ok_or_else(|| Error(format!("{}: no field `{n}`", path.display())))
+        };
+        let item_price: Decimal128Array =
+            typed(path, "items.price", field(&item_values, "price")?.as_ref(), "decimal128(12, 2)")?;
+        if item_price.scale() != 2 {
+            return Err(Error(format!(
+                "{}: `items.price` has scale {}, expected 2",
+                path.display(),
+                item_price.scale()
+            )));
+        }
+        Ok(Decoded {
+            first,
+            item_price,
+            ts,
+            order_id: typed(path, "order_id", col("order_id")?.as_ref(), "utf8")?,
+            location_id: typed(path, "location_id", col("location_id")?.as_ref(), "int8")?,
+            kind_key,
+            kinds,
+            sequence: typed(path, "sequence", col("sequence")?.as_ref(), "int16")?,
+            customer_lat: typed(path, "customer_lat", col("customer_lat")?.as_ref(), "float32")?,
+            customer_lon: typed(path, "customer_lon", col("customer_lon")?.as_ref(), "float32")?,
+            customer_addr: typed(path, "customer_addr", col("customer_addr")?.as_ref(), "utf8")?,
+            item_id: typed(path, "items.item_id", field(&item_values, "item_id")?.as_ref(), "int16")?,
+            item_brand: typed(path, "items.brand_id", field(&item_values, "brand_id")?.as_ref(), "int8")?,
+            item_name: typed(path, "items.name", field(&item_values, "name")?.as_ref(), "utf8")?,
+            item_qty: typed(path, "items.qty", field(&item_values, "qty")?.as_ref(), "int8")?,
+            route_lat: typed(path, "route.lat", field(&route_values, "lat")?.as_ref(), "float32")?,
+            route_lon: typed(path, "route.lon", field(&route_values, "lon")?.as_ref(), "float32")?,
+            items,
+            route,
+            lat: typed(path, "lat", col("lat")?.as_ref(), "float32")?,
+            lon: typed(path, "lon", col("lon")?.as_ref(), "float32")?,
+            progress: typed(path, "progress_pct", col("progress_pct")?.as_ref(), "float32")?,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+}
 
 /// Encodes records of one dataset.
 #[derive(Clone)]
 pub struct Encoder {
     ids: EventIds,
-    lap_ms: i64,
+    pub(super) lap_ms: i64,
 }
 
 #[inline]
@@ -77,14 +241,23 @@ impl Encoder {
         Encoder { ids: EventIds::new(fingerprint), lap_ms }
     }
 
-    /// Appends the records of in-lap rows `lo..hi` (within `d`) of lap `lap`.
-    pub fn encode(&mut self, d: &Decoded, lo: u64, hi: u64, lap: u64, out: &mut Vec<u8>) {
+    /// The columns a record is built from.
+    pub fn columns(&self) -> Vec<&str> {
+        COLUMNS.to_vec()
+    }
+
+    /// Appends the record of row `i` of `d` in lap `lap`, with its key (the
+    /// order id as emitted).
+    #[inline]
+    pub fn encode(&mut self, d: &Decoded, i: usize, lap: u64, stream: u16, enc: &mut Encoded) {
         let suffix = lap_suffix(lap);
         let suffix = suffix.as_bytes();
         let shift = lap as i64 * self.lap_ms;
-        for idx in lo..hi {
-            self.encode_row(d, (idx - d.first) as usize, suffix, shift, out);
-        }
+        let order = d.order_id.value(i).as_bytes();
+        enc.keys.extend_from_slice(order);
+        enc.keys.extend_from_slice(suffix);
+        self.encode_row(d, i, suffix, shift, &mut enc.bytes);
+        enc.close(d.ts[i] + shift, stream);
     }
 
     #[inline]

@@ -1,8 +1,11 @@
 """A PySpark (4.2+) streaming source that replays this simkit dataset as live events.
 
 `simkit generate` writes this file next to the dataset's Parquet files. It is
-the Spark counterpart of `simkit replay` (without `--loop`): the same window
-of events per run, the same records field for field, the same event ids.
+the Spark counterpart of `simkit replay --stream NAME` (without `--loop`):
+the same window of records per run, the same records field for field, the
+same event ids. A source serves one stream of the dataset (option
+``stream``; a dataset with one stream, like the ghost kitchen's ``events``,
+needs none).
 
 Usage, from a Python session started in the dataset folder (or with the
 folder on sys.path)::
@@ -18,6 +21,8 @@ have to import it (putting the folder on PYTHONPATH works too).
 
 Options
 -------
+- ``stream``: the stream to serve (the manifest's ``streams``: e.g.
+  ``purchases`` of a retail dataset); required when the dataset has several.
 - ``datasetPath``: the dataset folder (default: this file's folder; the
   argument of ``.load(path)`` is accepted too). A relative path is resolved
   against the driver's working directory.
@@ -35,6 +40,12 @@ the dataset raise ValueError naming the option and what was expected.
 
 Schema
 ------
+A ``fields`` stream (retail, weather, ...): one column per field of its
+record, in order, typed by the field's ``as`` (string and id: string; int:
+bigint; float: double; decimal: decimal(12,2); bool: boolean; bool01: int,
+1 or 0; time: the record's text, UTC ``YYYY-MM-DD HH:MM:SS.ffffff``; date:
+``YYYY-MM-DD``), then ``event_time timestamp`` (the stream's time column).
+The ghost kitchen's ``events``:
 ``event_id string, event_type string, ts string, location_id int,
 order_id string, sequence int, body string, event_time timestamp``
 
@@ -152,6 +163,7 @@ COLUMNS = [
 EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://simkit.dev/event")
 
 _OPTIONS = {
+    "stream": "stream",
     "datasetpath": "datasetPath",
     "path": "path",
     "simulationstartday": "simulationStartDay",
@@ -199,10 +211,11 @@ def utc_midnight_ms(date):
 
 def manifest_fingerprint(manifest):
     """sha256 of the manifest's compact JSON, keys sorted at every level,
-    without the fingerprint, the simkit version and the tools, as simkit
+    without the fingerprint, the simkit version, the streams and the tools, as simkit
     computes it."""
     canonical = dict(manifest, fingerprint="", simkit_version="")
     canonical.pop("tools", None)
+    canonical.pop("streams", None)
     text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -264,7 +277,7 @@ def parse_options(options):
         name = _OPTIONS.get(key.lower())
         if name is None:
             raise ValueError(
-                f"unknown option {key!r}: expected datasetPath, simulationStartDay, speedMultiplier or catchUpTo"
+                f"unknown option {key!r}: expected datasetPath, stream, simulationStartDay, speedMultiplier or catchUpTo"
             )
         given[name] = value
     path = given.get("datasetPath") or given.get("path")
@@ -298,36 +311,39 @@ def parse_options(options):
         scenario = manifest["scenario"]
         fingerprint = str(manifest["fingerprint"])
         start_ms, end_ms, days = int(scenario["start_ms"]), int(scenario["end_ms"]), int(scenario["days"])
-        expected_bytes = int(manifest["files"]["events.parquet"]["bytes"])
-        expected_rows = manifest.get("tables", {}).get("events")
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        spec = choose_stream(manifest, given.get("stream"))
+        file_name = f"{spec['table']}.parquet"
+        expected_bytes = int(manifest["files"][file_name]["bytes"])
+        expected_rows = manifest.get("tables", {}).get(spec["table"])
+    except (OSError, KeyError, TypeError) as e:
         raise ValueError(
-            f"datasetPath={path!r}: not a simkit events dataset (no readable manifest.json "
-            f"with scenario, fingerprint and events.parquet: {e})"
+            f"datasetPath={path!r}: not a simkit dataset (no readable manifest.json "
+            f"with scenario, fingerprint, streams and their tables: {e})"
         ) from None
-    events = os.path.join(path, "events.parquet")
+    table = os.path.join(path, file_name)
     try:
-        size = os.path.getsize(events)
-        rows = pq.ParquetFile(events).metadata.num_rows
+        size = os.path.getsize(table)
+        rows = pq.ParquetFile(table).metadata.num_rows
     except (OSError, pa.ArrowException) as e:
-        raise ValueError(f"datasetPath={path!r}: not a simkit dataset (unreadable events.parquet: {e})") from None
+        raise ValueError(f"datasetPath={path!r}: not a simkit dataset (unreadable {file_name}: {e})") from None
     if size != expected_bytes:
         raise ValueError(
-            f"datasetPath={path!r}: events.parquet has {size} bytes, manifest.json says {expected_bytes}: "
+            f"datasetPath={path!r}: {file_name} has {size} bytes, manifest.json says {expected_bytes}: "
             "the dataset was modified"
         )
     check_integrity(path, manifest)
     if expected_rows is not None and rows != int(expected_rows):
-        raise ValueError(f"datasetPath={path!r}: events.parquet has {rows} rows, manifest.json says {expected_rows}")
+        raise ValueError(f"datasetPath={path!r}: {file_name} has {rows} rows, manifest.json says {expected_rows}")
     if rows == 0:
-        raise ValueError(f"datasetPath={path!r}: the dataset has no events to replay")
+        raise ValueError(f"datasetPath={path!r}: stream {spec['name']!r} has no records to replay")
     if start_day >= days:
         raise ValueError(
             f"simulationStartDay={start_day}: beyond the dataset, which has days 0 ..= {days - 1}"
         )
     return {
         "path": path,
-        "events": events,
+        "events": table,
+        "spec": spec,
         "name": str(scenario.get("name", "")),
         "fingerprint": fingerprint,
         "start_ms": start_ms,
@@ -550,8 +566,83 @@ def encode(rb, fingerprint):
     )
 
 
-def read_rows(events_path, lo, hi):
-    """Rows [lo, hi) of events.parquet (COLUMNS), reading only the row groups that hold them."""
+# The ghost kitchen's one stream, for manifests without a `streams` list.
+_KITCHEN_STREAM = {"name": "events", "table": "events", "time": "ts", "key": "order_id",
+                   "record": "ghost_kitchen_event", "late_ms": 0}
+# Spark column types of a `fields` record's values, by the field's `as`.
+_FIELD_TYPES = {"string": "string", "id": "string", "int": "bigint", "float": "double",
+                "decimal": "decimal(12,2)", "bool": "boolean", "bool01": "int", "time": "string", "date": "string"}
+
+
+def choose_stream(manifest, name):
+    """The manifest's stream called `name` (the only one when `name` is None)."""
+    streams = manifest.get("streams") or [_KITCHEN_STREAM]
+    names = [st["name"] for st in streams]
+    if name is None:
+        if len(streams) > 1:
+            raise ValueError(f"stream: the dataset has {len(streams)} streams ({', '.join(names)}); choose one with .option(\"stream\", NAME)")
+        return streams[0]
+    for st in streams:
+        if st["name"] == name:
+            return st
+    raise ValueError(f"stream={name!r}: the dataset has no such stream; its streams: {', '.join(names)}")
+
+
+def schema_ddl(spec):
+    """The source's columns for a stream: the record's fields, then event_time."""
+    if spec["record"] == "ghost_kitchen_event":
+        return SCHEMA_DDL
+    cols = [f"`{f['name']}` {_FIELD_TYPES[f['as']]}" for f in spec["fields"]]
+    return ", ".join(cols + ["event_time timestamp"])
+
+
+def read_columns(spec):
+    """The table columns a stream's records are built from."""
+    if spec["record"] == "ghost_kitchen_event":
+        return COLUMNS
+    cols = [f["column"] for f in spec["fields"]]
+    return cols + ([spec["time"]] if spec["time"] not in cols else [])
+
+
+def time_ms(col):
+    """A time column (timestamp[ms] or date32) as epoch ms (int64)."""
+    if pa.types.is_date32(col.type):
+        return pc.multiply(pc.cast(pc.cast(col, pa.int32()), pa.int64()), DAY_MS)
+    return pc.cast(col, pa.int64())
+
+
+def encode_fields(rb, spec):
+    """A `fields` stream's rows -> the record's fields as typed columns
+    (their JSON text is what `simkit replay` writes), then event_time."""
+    arrays, names = [], []
+    for f in spec["fields"]:
+        col, kind = rb.column(f["column"]), f["as"]
+        if kind in ("string", "id"):
+            out = pc.cast(col, pa.string())
+        elif kind == "int":
+            out = pc.cast(col, pa.int64())
+        elif kind == "float":
+            out = pc.cast(col, pa.float64())
+        elif kind == "decimal":
+            out = pc.cast(col, pa.decimal128(12, 2))
+        elif kind == "bool":
+            out = col
+        elif kind == "bool01":
+            out = pc.cast(col, pa.int32())
+        elif kind == "time":  # UTC YYYY-MM-DD HH:MM:SS.ffffff
+            out = pc.cast(pc.cast(col, pa.timestamp("us")), pa.string())
+        else:  # date: YYYY-MM-DD
+            out = pc.cast(col, pa.string())
+        arrays.append(out)
+        names.append(f["name"])
+    ms = time_ms(rb.column(spec["time"]))
+    arrays.append(pc.cast(pc.cast(ms, pa.timestamp("ms", tz="UTC")), pa.timestamp("us", tz="UTC")))
+    names.append("event_time")
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def read_rows(events_path, lo, hi, columns=COLUMNS):
+    """Rows [lo, hi) of a streamed table (its columns), reading only the row groups that hold them."""
     pf = pq.ParquetFile(events_path)
     md = pf.metadata
     groups, at, first = [], 0, None
@@ -563,7 +654,7 @@ def read_rows(events_path, lo, hi):
         at += n
     if hi > at or not groups:
         raise ValueError(f"{events_path}: rows {lo}..{hi} requested, the file has {at}: the dataset changed")
-    return pf.read_row_groups(groups, columns=COLUMNS).slice(lo - first, hi - lo)
+    return pf.read_row_groups(groups, columns=columns).slice(lo - first, hi - lo)
 
 
 # ---------------------------------------------------------------------------
@@ -571,14 +662,15 @@ def read_rows(events_path, lo, hi):
 
 
 class _Timeline:
-    """Driver side: the events' timestamps (sorted epoch ms) and the dataset's end."""
+    """Driver side: the stream's event times (sorted epoch ms) and the dataset's end."""
 
     def __init__(self, settings):
-        col = pq.read_table(settings["events"], columns=["ts"]).column("ts")
-        self.ts = pc.cast(col, pa.int64()).combine_chunks()
+        time_col = settings["spec"]["time"]
+        col = pq.read_table(settings["events"], columns=[time_col]).column(time_col)
+        self.ts = time_ms(col).combine_chunks()
         n = len(self.ts)
         if n > 1 and not pc.all(pc.greater_equal(self.ts.slice(1), self.ts.slice(0, n - 1))).as_py():
-            raise ValueError(f"{settings['events']}: events are not in time order: not a simkit events table")
+            raise ValueError(f"{settings['events']}: rows are not in time order: not a simkit table")
         self.first_ms = self.ts[0].as_py()
         last = self.ts[n - 1].as_py()
         self.start_ms = settings["start_ms"]
@@ -678,8 +770,9 @@ class SimkitReplayReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
 
     def read(self, partition):
         lo, hi, p_lo, p_hi = partition.value
-        table = read_rows(self.settings["events"], lo, hi)
-        ts = pc.cast(table.column("ts"), pa.int64())
+        spec = self.settings["spec"]
+        table = read_rows(self.settings["events"], lo, hi, read_columns(spec))
+        ts = time_ms(table.column(spec["time"]))
         if len(ts) != hi - lo or pc.min(ts).as_py() < p_lo or pc.max(ts).as_py() >= p_hi:
             raise ValueError(
                 f"{self.settings['events']}: rows {lo}..{hi} are not the planned ones: the dataset changed"
@@ -688,7 +781,7 @@ class SimkitReplayReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         for at in range(0, hi - lo, BATCH_ROWS):
             chunk = table.slice(at, BATCH_ROWS).combine_chunks().to_batches()
             for rb in chunk:
-                yield encode(rb, fp)
+                yield encode(rb, fp) if spec["record"] == "ghost_kitchen_event" else encode_fields(rb, spec)
 
     def commit(self, end):
         pass
@@ -702,11 +795,15 @@ class SimkitSource(DataSource):
         return FORMAT_NAME
 
     def schema(self):
-        parse_options(self.options)  # fail early, at load(), on bad options
-        return SCHEMA_DDL
+        # Fails early, at load(), on bad options.
+        return schema_ddl(parse_options(self.options)["spec"])
 
     def streamReader(self, schema):
+        settings = parse_options(self.options)
+        spec = settings["spec"]
+        want = ARROW_SCHEMA.names if spec["record"] == "ghost_kitchen_event" else (
+            [f["name"] for f in spec["fields"]] + ["event_time"])
         names = [f.name for f in schema.fields]
-        if names != ARROW_SCHEMA.names:
-            raise ValueError(f"schema: the simkit source produces {SCHEMA_DDL}; got columns {names}")
-        return SimkitReplayReader(parse_options(self.options))
+        if names != want:
+            raise ValueError(f"schema: the simkit source produces {schema_ddl(spec)}; got columns {names}")
+        return SimkitReplayReader(settings)

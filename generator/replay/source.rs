@@ -1,71 +1,33 @@
-//! The events table as replay reads it: `events.parquet`'s metadata (row
-//! groups, their first row and largest `ts` from the column statistics) and
-//! decoding of any row range into typed columns. Only the columns a record
+//! A streamed table as replay reads it: `<table>.parquet`'s metadata (row
+//! groups, their first row and largest event time from the column
+//! statistics) and decoding of any row range. Only the columns a record
 //! needs are read, and only the row groups that hold the range; rows are in
-//! (ts, order id, sequence) order, so a row's index is its in-lap offset and
-//! the first row at or after a time is found from the statistics plus one
-//! `ts` column chunk.
+//! time order, so the first row at or after a time is found from the
+//! statistics plus one time column chunk. The time column is a timestamp
+//! (ms) or a date (its UTC midnight).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{
-    Array, AsArray, Decimal128Array, DictionaryArray, Float32Array, Int16Array, Int8Array, ListArray, RecordBatch,
-    RecordBatchReader, StringArray,
-};
-use arrow::compute::{cast, concat_batches};
-use arrow::datatypes::{DataType, Int8Type, TimestampMillisecondType};
+use arrow::array::{Array, AsArray, RecordBatch, RecordBatchReader};
+use arrow::compute::concat_batches;
+use arrow::datatypes::{DataType, Date32Type, TimeUnit, TimestampMillisecondType};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
 use parquet::arrow::ProjectionMask;
 use parquet::file::statistics::Statistics;
 
+use super::schedule::DAY_MS;
 use crate::error::{Context, Error, Result};
 
-/// The columns a record is built from, in the order they are projected.
-const COLUMNS: [&str; 13] = [
-    "ts",
-    "order_id",
-    "location_id",
-    "event_type",
-    "sequence",
-    "customer_lat",
-    "customer_lon",
-    "customer_addr",
-    "items",
-    "route",
-    "lat",
-    "lon",
-    "progress_pct",
-];
-
-/// How an event's body is built, from its event type's name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BodyKind {
-    Created,
-    PickedUp,
-    Ping,
-    Delivered,
-    Empty,
-}
-
-impl BodyKind {
-    pub fn of(event_type: &str) -> BodyKind {
-        match event_type {
-            "order_created" => BodyKind::Created,
-            "driver_picked_up" => BodyKind::PickedUp,
-            "driver_ping" => BodyKind::Ping,
-            "delivered" => BodyKind::Delivered,
-            _ => BodyKind::Empty,
-        }
-    }
-}
-
-/// `events.parquet`, opened once; cheap to share between threads.
+/// One streamed table, opened once; cheap to share between threads.
 #[derive(Clone)]
-pub struct EventsFile {
+pub struct TableFile {
     path: PathBuf,
+    /// The time column's name and whether it holds dates.
+    time: String,
+    dates: bool,
     meta: ArrowReaderMetadata,
     projection: ProjectionMask,
     ts_only: ProjectionMask,
@@ -75,48 +37,70 @@ pub struct EventsFile {
     max_ts: Vec<i64>,
 }
 
-impl EventsFile {
-    pub fn open(dir: &Path) -> Result<EventsFile> {
-        let path = dir.join("events.parquet");
-        let name = || format!("{}: not a simkit dataset (unreadable events.parquet)", dir.display());
+impl TableFile {
+    /// Opens `dir/<table>.parquet`, whose `time` column orders it, to read `columns`.
+    pub fn open(dir: &Path, table: &str, time: &str, columns: &[&str]) -> Result<TableFile> {
+        let path = dir.join(format!("{table}.parquet"));
+        let name = || format!("{}: not a simkit dataset (unreadable {table}.parquet)", dir.display());
         let file = File::open(&path).context(name)?;
         let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).context(name)?;
         let schema = meta.schema().clone();
-        let mut roots = Vec::new();
-        for col in COLUMNS {
-            let (i, _) = schema
-                .column_with_name(col)
-                .ok_or_else(|| Error(format!("{}: no column `{col}`: not a simkit events table", path.display())))?;
-            roots.push(i);
-        }
+        let root = |col: &str| {
+            schema
+                .index_of(col)
+                .map_err(|_| Error(format!("{}: no column `{col}`: not the simkit `{table}` table", path.display())))
+        };
+        let time_root = root(time)?;
+        let dates = match schema.field(time_root).data_type() {
+            DataType::Date32 => true,
+            DataType::Timestamp(TimeUnit::Millisecond, _) => false,
+            other => {
+                return Err(Error(format!("{}: `{time}` is {other}, expected timestamp[ms] or date32", path.display())))
+            }
+        };
+        let roots = columns.iter().map(|c| root(c)).collect::<Result<Vec<_>>>()?;
         let descr = meta.metadata().file_metadata().schema_descr_ptr();
         let projection = ProjectionMask::roots(&descr, roots.iter().copied());
-        let ts_only = ProjectionMask::roots(&descr, [roots[0]]);
+        let ts_only = ProjectionMask::roots(&descr, [time_root]);
         let ts_leaf = descr
             .columns()
             .iter()
-            .position(|c| c.path().string() == "ts")
-            .ok_or_else(|| Error(format!("{}: no `ts` column", path.display())))?;
-        let mut events = EventsFile { path, meta, projection, ts_only, starts: vec![0], max_ts: Vec::new() };
+            .position(|c| c.path().string() == time)
+            .ok_or_else(|| Error(format!("{}: no `{time}` column", path.display())))?;
+        let mut events = TableFile {
+            path,
+            time: time.into(),
+            dates,
+            meta,
+            projection,
+            ts_only,
+            starts: vec![0],
+            max_ts: Vec::new(),
+        };
         let groups = events.meta.metadata().row_groups().to_vec();
         for (g, rg) in groups.iter().enumerate() {
             let rows = rg.num_rows() as u64;
             events.starts.push(events.starts[g] + rows);
             let stat = match rg.column(ts_leaf).statistics() {
-                Some(Statistics::Int64(s)) => s.max_opt().copied(),
+                Some(Statistics::Int64(s)) if !dates => s.max_opt().copied(),
+                Some(Statistics::Int32(s)) if dates => s.max_opt().map(|&d| d as i64 * DAY_MS),
                 _ => None,
             };
             let max = match stat {
                 Some(m) => m,
                 None if rows == 0 => i64::MIN,
-                None => events.read_ts(g)?.iter().copied().max().unwrap_or(i64::MIN),
+                None => events.group_times(g)?.iter().copied().max().unwrap_or(i64::MIN),
             };
             events.max_ts.push(max);
         }
         Ok(events)
     }
 
-    /// Events in the dataset (one lap).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Rows in the table (one lap).
     pub fn len(&self) -> u64 {
         *self.starts.last().expect("starts has a final entry")
     }
@@ -129,7 +113,7 @@ impl EventsFile {
     pub fn first_ts(&self) -> Result<i64> {
         match self.max_ts.iter().position(|&m| m != i64::MIN) {
             Some(g) => self
-                .read_ts(g)?
+                .group_times(g)?
                 .first()
                 .copied()
                 .ok_or_else(|| Error(format!("{}: empty row group", self.path.display()))),
@@ -161,7 +145,7 @@ impl EventsFile {
         Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone()))
     }
 
-    fn read_ts(&self, g: usize) -> Result<Vec<i64>> {
+    pub fn group_times(&self, g: usize) -> Result<Vec<i64>> {
         let name = || self.path.display().to_string();
         let reader = self
             .builder()?
@@ -173,18 +157,40 @@ impl EventsFile {
         let mut ts = Vec::new();
         for b in reader {
             let b = b.context(name)?;
-            let col = b.column(0).as_primitive_opt::<TimestampMillisecondType>().ok_or_else(|| {
-                Error(format!("{}: `ts` is {}, expected timestamp[ms]", self.path.display(), b.column(0).data_type()))
-            })?;
-            ts.extend_from_slice(col.values());
+            self.push_times(b.column(0).as_ref(), &mut ts)?;
         }
+        Ok(ts)
+    }
+
+    /// Appends the event times (epoch ms) of a time column's values.
+    pub fn push_times(&self, col: &dyn Array, ts: &mut Vec<i64>) -> Result<()> {
+        let wrong = || {
+            let want = if self.dates { "date32" } else { "timestamp[ms]" };
+            Error(format!("{}: `{}` is {}, expected {want}", self.path.display(), self.time, col.data_type()))
+        };
+        if self.dates {
+            let days = col.as_primitive_opt::<Date32Type>().ok_or_else(wrong)?;
+            ts.extend(days.values().iter().map(|&d| d as i64 * DAY_MS));
+        } else {
+            ts.extend_from_slice(col.as_primitive_opt::<TimestampMillisecondType>().ok_or_else(wrong)?.values());
+        }
+        Ok(())
+    }
+
+    /// The event times of a batch read with [`TableFile::read`].
+    pub fn times(&self, b: &RecordBatch) -> Result<Vec<i64>> {
+        let col = b
+            .column_by_name(&self.time)
+            .ok_or_else(|| Error(format!("{}: no column `{}`", self.path.display(), self.time)))?;
+        let mut ts = Vec::with_capacity(b.num_rows());
+        self.push_times(col.as_ref(), &mut ts)?;
         Ok(ts)
     }
 
     /// The timestamp of in-lap row `idx` (< len).
     pub fn ts_at(&self, idx: u64) -> Result<i64> {
         let g = self.group_of(idx);
-        let ts = self.read_ts(g)?;
+        let ts = self.group_times(g)?;
         ts.get((idx - self.starts[g]) as usize)
             .copied()
             .ok_or_else(|| Error(format!("{}: no row {idx}", self.path.display())))
@@ -196,12 +202,12 @@ impl EventsFile {
         if g == self.max_ts.len() {
             return Ok(self.len());
         }
-        let ts = self.read_ts(g)?;
+        let ts = self.group_times(g)?;
         Ok(self.starts[g] + ts.partition_point(|&x| x < t) as u64)
     }
 
-    /// Decodes in-lap rows `lo..hi`, which lie in row group `g`.
-    pub fn read(&self, g: usize, lo: u64, hi: u64) -> Result<Decoded> {
+    /// Reads in-lap rows `lo..hi`, which lie in row group `g`.
+    pub fn read(&self, g: usize, lo: u64, hi: u64) -> Result<RecordBatch> {
         let (start, end) = self.group_rows(g);
         debug_assert!(start <= lo && lo <= hi && hi <= end);
         let name = || self.path.display().to_string();
@@ -232,7 +238,7 @@ impl EventsFile {
         if batch.num_rows() as u64 != hi - lo {
             return Err(Error(format!("{}: read {} rows, expected {}", name(), batch.num_rows(), hi - lo)));
         }
-        Decoded::new(&self.path, lo, &batch)
+        Ok(batch)
     }
 }
 
@@ -253,125 +259,4 @@ pub fn timestamp_range(path: &Path, column: &str) -> Result<Option<(i64, i64)>> 
         range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
     }
     Ok(range)
-}
-
-/// Decoded rows with their columns typed, ready to encode.
-pub struct Decoded {
-    /// In-lap index of row 0.
-    pub first: u64,
-    pub ts: Vec<i64>,
-    pub order_id: StringArray,
-    pub location_id: Int8Array,
-    /// Per row, an index into `kinds`.
-    pub kind_key: Vec<u8>,
-    /// Per event type: its JSON-escaped name and body kind.
-    pub kinds: Vec<(Vec<u8>, BodyKind)>,
-    pub sequence: Int16Array,
-    pub customer_lat: Float32Array,
-    pub customer_lon: Float32Array,
-    pub customer_addr: StringArray,
-    pub items: ListArray,
-    pub item_id: Int16Array,
-    pub item_brand: Int8Array,
-    pub item_name: StringArray,
-    pub item_price: Decimal128Array,
-    pub item_qty: Int8Array,
-    pub route: ListArray,
-    pub route_lat: Float32Array,
-    pub route_lon: Float32Array,
-    pub lat: Float32Array,
-    pub lon: Float32Array,
-    pub progress: Float32Array,
-}
-
-fn typed<T: Array + Clone + 'static>(path: &Path, name: &str, a: &dyn Array, want: &str) -> Result<T> {
-    a.as_any()
-        .downcast_ref::<T>()
-        .cloned()
-        .ok_or_else(|| Error(format!("{}: column `{name}` is {}, expected {want}", path.display(), a.data_type())))
-}
-
-impl Decoded {
-    fn new(path: &Path, first: u64, b: &RecordBatch) -> Result<Decoded> {
-        let col = |n: &str| b.column_by_name(n).ok_or_else(|| Error(format!("{}: no column `{n}`", path.display())));
-        let ts = col("ts")?
-            .as_primitive_opt::<TimestampMillisecondType>()
-            .ok_or_else(|| Error(format!("{}: `ts` is not timestamp[ms]", path.display())))?
-            .values()
-            .to_vec();
-        let et = col("event_type")?;
-        let dict_type = DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8));
-        let et = if et.data_type() == &dict_type {
-            et.clone()
-        } else {
-            cast(et, &dict_type).context(|| path.display().to_string())?
-        };
-        let et: &DictionaryArray<Int8Type> = et.as_dictionary();
-        let names = et.values().as_string::<i32>();
-        let mut kinds = Vec::with_capacity(names.len());
-        for i in 0..names.len() {
-            let mut esc = Vec::new();
-            super::numfmt::write_escaped(&mut esc, names.value(i).as_bytes());
-            kinds.push((esc, BodyKind::of(names.value(i))));
-        }
-        let kind_key = et.keys().values().iter().map(|&k| k as u8).collect();
-
-        let list = |n: &str| -> Result<ListArray> { typed::<ListArray>(path, n, col(n)?.as_ref(), "a list") };
-        let items = list("items")?;
-        let route = list("route")?;
-        let item_values = items
-            .values()
-            .as_struct_opt()
-            .cloned()
-            .ok_or_else(|| Error(format!("{}: `items` elements are not structs", path.display())))?;
-        let route_values = route
-            .values()
-            .as_struct_opt()
-            .cloned()
-            .ok_or_else(|| Error(format!("{}: `route` elements are not structs", path.display())))?;
-        let field = |s: &arrow::array::StructArray, n: &str| {
-            s.column_by_name(n).cloned().ok_or_else(|| Error(format!("{}: no field `{n}`", path.display())))
-        };
-        let item_price: Decimal128Array =
-            typed(path, "items.price", field(&item_values, "price")?.as_ref(), "decimal128(12, 2)")?;
-        if item_price.scale() != 2 {
-            return Err(Error(format!(
-                "{}: `items.price` has scale {}, expected 2",
-                path.display(),
-                item_price.scale()
-            )));
-        }
-        Ok(Decoded {
-            first,
-            item_price,
-            ts,
-            order_id: typed(path, "order_id", col("order_id")?.as_ref(), "utf8")?,
-            location_id: typed(path, "location_id", col("location_id")?.as_ref(), "int8")?,
-            kind_key,
-            kinds,
-            sequence: typed(path, "sequence", col("sequence")?.as_ref(), "int16")?,
-            customer_lat: typed(path, "customer_lat", col("customer_lat")?.as_ref(), "float32")?,
-            customer_lon: typed(path, "customer_lon", col("customer_lon")?.as_ref(), "float32")?,
-            customer_addr: typed(path, "customer_addr", col("customer_addr")?.as_ref(), "utf8")?,
-            item_id: typed(path, "items.item_id", field(&item_values, "item_id")?.as_ref(), "int16")?,
-            item_brand: typed(path, "items.brand_id", field(&item_values, "brand_id")?.as_ref(), "int8")?,
-            item_name: typed(path, "items.name", field(&item_values, "name")?.as_ref(), "utf8")?,
-            item_qty: typed(path, "items.qty", field(&item_values, "qty")?.as_ref(), "int8")?,
-            route_lat: typed(path, "route.lat", field(&route_values, "lat")?.as_ref(), "float32")?,
-            route_lon: typed(path, "route.lon", field(&route_values, "lon")?.as_ref(), "float32")?,
-            items,
-            route,
-            lat: typed(path, "lat", col("lat")?.as_ref(), "float32")?,
-            lon: typed(path, "lon", col("lon")?.as_ref(), "float32")?,
-            progress: typed(path, "progress_pct", col("progress_pct")?.as_ref(), "float32")?,
-        })
-    }
-
-    pub fn len(&self) -> usize {
-        self.ts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ts.is_empty()
-    }
 }

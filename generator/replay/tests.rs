@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::checkpoint::{Pending, Store};
 use super::schedule::{Clock, DAY_MS};
 use super::sink::{batch_file_name, Sink};
-use super::source::EventsFile;
+use super::source::TableFile;
 use super::*;
 use crate::generate;
 
@@ -38,13 +38,12 @@ fn dataset() -> &'static Path {
 
 /// Every event's ts in dataset order.
 fn all_ts() -> Vec<i64> {
-    let ev = EventsFile::open(dataset()).unwrap();
-    let mut ts = Vec::new();
-    for g in 0..ev.row_groups() {
-        let (a, b) = ev.group_rows(g);
-        ts.extend(ev.read(g, a, b).unwrap().ts);
-    }
-    ts
+    let ev = events_file();
+    (0..ev.row_groups()).flat_map(|g| ev.group_times(g).unwrap()).collect()
+}
+
+fn events_file() -> TableFile {
+    TableFile::open(dataset(), "events", "ts", &["ts"]).unwrap()
 }
 
 fn manifest() -> Manifest {
@@ -101,8 +100,8 @@ impl Sink for Recorder {
         self.from = from;
         Ok(())
     }
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.writes.lock().unwrap().push((self.clock.now_ms(), bytes.to_vec()));
+    fn write(&mut self, records: &Encoded) -> Result<()> {
+        self.writes.lock().unwrap().push((self.clock.now_ms(), records.bytes.clone()));
         Ok(())
     }
     fn flush(&mut self) -> Result<()> {
@@ -127,6 +126,7 @@ fn opts(dir: &Path) -> Options {
 /// Records of every file in a `dir:` sink, in offset order, checking that the
 /// files tile `[0, n)` without gaps or overlaps.
 fn dir_records(out: &Path) -> Vec<serde_json::Value> {
+    let out = &out.join("events");
     let mut files: Vec<(u64, u64, PathBuf)> = std::fs::read_dir(out)
         .unwrap()
         .filter_map(|e| {
@@ -308,7 +308,7 @@ fn loop_shifts_time_and_order_ids_per_lap() {
     let m = manifest();
     let ts = all_ts();
     let n = ts.len() as u64;
-    let ev = EventsFile::open(dataset()).unwrap();
+    let ev = events_file();
     let tl = Timeline::new(m.scenario.start_ms, m.scenario.end_ms, ev.last_ts(), n, true);
     let lap = tl.lap_ms();
     let clock = FakeClock::at(WALL);
@@ -360,7 +360,8 @@ fn a_pending_batch_is_published_again_identically() {
     let s = run_with(&o, &clock, &stop).unwrap();
     let out = tmp.path().join("out");
     // Pretend the run died after recording its only batch as pending.
-    let name = batch_file_name(0, s.to);
+    let out = out.join("events");
+    let name = batch_file_name("events", 0, s.to, WireFormat::Json);
     let original = std::fs::read(out.join(&name)).unwrap();
     std::fs::remove_file(out.join(&name)).unwrap();
     std::fs::write(out.join(".events-000000000000.jsonl.tmp"), b"half a batch").unwrap();

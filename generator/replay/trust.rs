@@ -1,10 +1,11 @@
 //! What a replay checks before it emits anything; it trusts nothing it reads.
 //!
 //! - The dataset: a manifest of this format whose fingerprint matches its
-//!   content, every data file of the listed size and sha256 (a flipped bit in
-//!   events.parquet is refused, not streamed), the event table's rows and
-//!   time range against the manifest's counts and window.
-//! - The checkpoint: of this dataset and sink; a position inside the
+//!   content and whose streams are its kind's, every data file of the
+//!   listed size and sha256 (a flipped bit in events.parquet is refused, not
+//!   streamed), each streamed table's rows and time range against the
+//!   manifest's counts and window.
+//! - The checkpoint: of this dataset, sink, `--stream` and `--format`; a position inside the
 //!   dataset (or, with `--loop`, in a lap that agrees with it); counts that
 //!   do not run ahead of the position; a pending batch that starts at the
 //!   committed offset and ends inside the data; a wall time not in the
@@ -16,12 +17,14 @@
 use std::path::Path;
 
 use super::checkpoint::Checkpoint;
+use super::merge::Sources;
 use super::schedule::{Timeline, DAY_MS};
-use super::source::{timestamp_range, EventsFile};
+use super::source::timestamp_range;
 use super::Options;
 use crate::error::{Error, Result};
-use crate::limits::MAX_ORDER_SPAN_MS;
+use crate::kinds::Kind;
 use crate::sinks::manifest::{sha256_file, Manifest};
+use crate::streams::StreamSpec;
 
 /// An instant as UTC text, for messages.
 fn ts(epoch_ms: i64) -> String {
@@ -31,42 +34,65 @@ fn ts(epoch_ms: i64) -> String {
 /// A wall time this far ahead of now is a broken checkpoint, not clock skew.
 const FUTURE_SLACK_MS: i64 = DAY_MS;
 
-/// Opens a dataset after checking it against its manifest.
-pub fn open_dataset(opts: &Options) -> Result<(Manifest, EventsFile)> {
+/// The streams `opts` selects (`--stream`, else all) of the kind's declaration.
+fn selected_streams(dir: &Path, m: &Manifest, opts: &Options) -> Result<(Vec<StreamSpec>, &'static Kind)> {
+    let kind = crate::kinds::find(&m.scenario.kind).ok_or_else(|| {
+        Error(format!("{}: manifest.json: {}", dir.display(), crate::kinds::unknown(&m.scenario.kind)))
+    })?;
+    let declared = (kind.streams)();
+    if !m.streams.is_empty() && m.streams != declared {
+        return Err(Error(format!(
+            "{}: manifest.json's streams differ from what a {} dataset streams: the manifest was edited or another simkit version made it (regenerate the dataset)",
+            dir.display(),
+            kind.name
+        )));
+    }
+    let Some(name) = &opts.stream else { return Ok((declared, kind)) };
+    match declared.iter().find(|s| &s.name == name) {
+        Some(s) => Ok((vec![s.clone()], kind)),
+        None => {
+            let names: Vec<&str> = declared.iter().map(|s| s.name.as_str()).collect();
+            let hint = crate::scenario::shape::suggestion(name, names.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            Err(Error(format!(
+                "--stream {name}: the dataset has no such stream{hint}; its streams: {}",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// Opens a dataset's streams after checking it against its manifest.
+pub fn open_dataset(opts: &Options) -> Result<(Manifest, Sources)> {
     let dir = &opts.dataset;
     let manifest = Manifest::read(dir)?;
-    if manifest.scenario.kind != "ghost_kitchen" {
-        return Err(Error(format!(
-            "{}: a {:?} dataset; replay streams ghost_kitchen datasets only (use the Parquet tables directly)",
-            dir.display(),
-            manifest.scenario.kind
-        )));
-    }
-    if !manifest.files.contains_key("events.parquet") {
-        return Err(Error(format!(
-            "{}: not a simkit events dataset (no events.parquet in manifest.json)",
-            dir.display()
-        )));
-    }
+    let (specs, kind) = selected_streams(dir, &manifest, opts)?;
     if manifest.compute_fingerprint() != manifest.fingerprint {
         return Err(Error(format!(
             "{}: manifest.json does not match its fingerprint: the manifest was edited (regenerate the dataset, or check it with `simkit verify`)",
             dir.display()
         )));
     }
+    for spec in &specs {
+        if !manifest.files.contains_key(&format!("{}.parquet", spec.table)) {
+            return Err(Error(format!("{}: manifest.json lists no {}.parquet", dir.display(), spec.table)));
+        }
+    }
     for (name, info) in &manifest.files {
         check_file(dir, name, info.bytes, &info.sha256)?;
     }
-    let events = EventsFile::open(dir)?;
-    let path = dir.join("events.parquet");
-    let n = manifest.rows("events")?;
-    if n != events.len() {
-        return Err(Error(format!("{}: {} rows, manifest.json says {n}", path.display(), events.len())));
+    let sources = Sources::open(dir, &specs, opts.format, &manifest.fingerprint)?;
+    for s in &sources.streams {
+        let n = manifest.rows(&s.spec.table)?;
+        if n != s.file.len() {
+            return Err(Error(format!("{}: {} rows, manifest.json says {n}", s.file.path().display(), s.file.len())));
+        }
     }
-    if events.is_empty() {
-        return Err(Error(format!("{}: the dataset has no events to replay", dir.display())));
+    if sources.is_empty() {
+        return Err(Error(format!("{}: the dataset has no records to replay", dir.display())));
     }
-    check_window(dir, &manifest, &events)?;
+    check_window(dir, &manifest, &sources, kind)?;
     let s = &manifest.scenario;
     if let Some(day) = opts.start_day.filter(|&d| d >= s.days) {
         return Err(Error(format!(
@@ -74,13 +100,13 @@ pub fn open_dataset(opts: &Options) -> Result<(Manifest, EventsFile)> {
             s.days.saturating_sub(1)
         )));
     }
-    Ok((manifest, events))
+    Ok((manifest, sources))
 }
 
 /// The manifest's window follows from its start, days and time zones, and
-/// the data lies in it: orders created inside it, events from its start to
-/// at most the longest order past its end.
-fn check_window(dir: &Path, m: &Manifest, events: &EventsFile) -> Result<()> {
+/// the data lies in it: each stream from the window's start to at most its
+/// allowance past the end, the kind's other timed tables inside it.
+fn check_window(dir: &Path, m: &Manifest, sources: &Sources, kind: &Kind) -> Result<()> {
     let s = &m.scenario;
     let window = m.recomputed_window().map_err(|e| Error(format!("{}: manifest.json: {e}", dir.display())))?;
     if window != (s.start_ms, s.end_ms) {
@@ -93,20 +119,28 @@ fn check_window(dir: &Path, m: &Manifest, events: &EventsFile) -> Result<()> {
             s.days
         )));
     }
-    let (first, last) = (events.first_ts()?, events.last_ts().unwrap_or(i64::MIN));
-    let created = timestamp_range(&dir.join("orders.parquet"), "created_at")?;
-    let events_fit = first >= s.start_ms && last < s.end_ms + MAX_ORDER_SPAN_MS;
-    let orders_fit = created.is_none_or(|(lo, hi)| lo >= s.start_ms && hi < s.end_ms);
-    if !(events_fit && orders_fit) {
-        let created = created.map_or("none".to_string(), |(lo, hi)| format!("{} .. {}", ts(lo), ts(hi)));
-        let (first, last) = (ts(first), ts(last));
-        return Err(Error(format!(
-            "{}: the data does not fit manifest.json's window of {} day{} from {} (events {first} .. {last}, orders created {created}, UTC)",
+    let outside = |what: String, (lo, hi): (i64, i64)| {
+        Err(Error(format!(
+            "{}: the data does not fit manifest.json's window of {} day{} from {} ({what} {} .. {}, UTC)",
             dir.display(),
             s.days,
             if s.days == 1 { "" } else { "s" },
-            s.start
-        )));
+            s.start,
+            ts(lo),
+            ts(hi)
+        )))
+    };
+    for stream in sources.streams.iter().filter(|x| !x.file.is_empty()) {
+        let (first, last) = (stream.file.first_ts()?, stream.file.last_ts().unwrap_or(i64::MIN));
+        if first < s.start_ms || last >= s.end_ms.saturating_add(stream.spec.late_ms) {
+            return outside(format!("{} from", stream.spec.name), (first, last));
+        }
+    }
+    for &(table, column) in kind.windowed {
+        let range = timestamp_range(&dir.join(format!("{table}.parquet")), column)?;
+        if let Some((lo, hi)) = range.filter(|&(lo, hi)| lo < s.start_ms || hi >= s.end_ms) {
+            return outside(format!("{table}.{column} from"), (lo, hi));
+        }
     }
     Ok(())
 }
@@ -156,6 +190,17 @@ pub fn check_checkpoint(c: &Checkpoint, x: &Expected, shown: &str) -> Result<()>
         return bad(format!(
             "this checkpoint belongs to --sink {}, not {}; use a new --checkpoint directory",
             c.sink, x.sink
+        ));
+    }
+    if c.stream != x.opts.stream || c.record_format != x.opts.format.name() {
+        let shown_stream =
+            |s: &Option<String>| s.as_deref().map_or("every stream".to_string(), |s| format!("--stream {s}"));
+        return bad(format!(
+            "this checkpoint belongs to {} as {}, not {} as {}; use a new --checkpoint directory",
+            shown_stream(&c.stream),
+            c.record_format,
+            shown_stream(&x.opts.stream),
+            x.opts.format.name()
         ));
     }
     check_position(c, x).or_else(bad)?;

@@ -45,6 +45,10 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub model: BTreeMap<String, serde_json::Value>,
     pub files: BTreeMap<String, FileInfo>,
+    /// What replay streams (the kind's declaration, see [`crate::streams`];
+    /// outside the fingerprint, checked against the kind by replay).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<crate::streams::StreamSpec>,
     /// Non-data files shipped with the dataset (not in the fingerprint).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tools: BTreeMap<String, FileInfo>,
@@ -144,7 +148,7 @@ impl Manifest {
     }
 
     /// sha256 of the manifest's compact JSON, keys sorted at every level,
-    /// without the fingerprint, the simkit version and the tools: the same
+    /// without the fingerprint, the simkit version, the streams and the tools: the same
     /// text whatever order a file lists its keys in (replay_source.py
     /// computes it the same way).
     pub fn compute_fingerprint(&self) -> String {
@@ -152,6 +156,7 @@ impl Manifest {
         m.fingerprint.clear();
         m.simkit_version.clear();
         m.tools.clear();
+        m.streams.clear();
         let value = serde_json::to_value(&m).map(sorted).unwrap_or_default();
         hex(&Sha256::digest(value.to_string().as_bytes()))
     }

@@ -87,7 +87,8 @@ pub fn write_tables(
     let (first, rest) = tables.split_first().ok_or_else(|| Error("a dataset needs at least one table".into()))?;
     let (first, rest) = rayon::join(|| write(first), || rest.iter().map(write).collect::<Result<Vec<_>>>());
     manifest.set_files(std::iter::once(first?).chain(rest?));
-    for tool in tools {
+    let replay_source = Tool { name: REPLAY_SOURCE, content: REPLAY_SOURCE_PY };
+    for tool in tools.iter().chain([&replay_source]) {
         let path = dir.join(tool.name);
         std::fs::write(&path, tool.content).context(|| format!("{}: cannot write", path.display()))?;
         manifest.add_tool(tool.name, tool.content.as_bytes());
@@ -124,6 +125,21 @@ pub fn write_dataset(
         },
     ];
     tables.extend(DIMENSION_TABLES.iter().map(|&name| Table::whole(name, dims::table(name, ds))));
-    let tools = [Tool { name: REPLAY_SOURCE, content: REPLAY_SOURCE_PY }];
-    write_tables(dir, &tables, enc, &tools, manifest, on_table)
+    write_tables(dir, &tables, enc, &[], manifest, on_table)
+}
+
+/// The ghost kitchen's one stream: `events`, each row an event record keyed
+/// by its order id.
+pub fn kitchen_streams() -> Vec<crate::streams::StreamSpec> {
+    use crate::streams::{RecordFormat, StreamSpec};
+    vec![StreamSpec {
+        name: "events".into(),
+        table: "events".into(),
+        time: "ts".into(),
+        key: "order_id".into(),
+        record: RecordFormat::GhostKitchenEvent,
+        fields: Vec::new(),
+        proto: None,
+        late_ms: crate::limits::MAX_ORDER_SPAN_MS,
+    }]
 }

@@ -19,6 +19,7 @@ use super::RetailScenario;
 use crate::events::{money, utc_ms};
 use crate::sinks::dims::{batch, strings};
 use crate::sinks::{Special, Table};
+use crate::streams::{FieldFormat, StreamSpec};
 
 /// The table names, in manifest order.
 pub const TABLES: [&str; 5] = ["purchases", "inventories", "lost_sales", "product_events", "products"];
@@ -169,4 +170,86 @@ pub fn model_facts(s: &RetailScenario) -> std::collections::BTreeMap<String, ser
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
+}
+
+/// The streams, with the reference's records: the catalogue at the start,
+/// then sales, restocks, lost sales and product events as they happen.
+pub fn streams() -> Vec<StreamSpec> {
+    use FieldFormat::*;
+    vec![
+        StreamSpec::fields(
+            "products",
+            "event_time",
+            "product_id",
+            &[
+                ("event_time", Time),
+                ("product_id", String),
+                ("category", String),
+                ("item", String),
+                ("size", String),
+                ("cogs", Decimal),
+                ("price", Decimal),
+                ("inventory_level", Int),
+                ("contains_fruit", Bool),
+                ("contains_veggies", Bool),
+                ("contains_nuts", Bool),
+                ("contains_caffeine", Bool),
+                ("propensity_to_buy", Float),
+            ],
+        ),
+        StreamSpec::fields(
+            "purchases",
+            "transaction_time",
+            "transaction_id",
+            &[
+                ("transaction_time", Time),
+                ("transaction_id", Id),
+                ("product_id", String),
+                ("price", Decimal),
+                ("quantity", Int),
+                ("is_member", Bool),
+                ("member_discount", Float),
+                ("add_supplements", Bool),
+                ("supplement_price", Decimal),
+                ("total_purchase", Decimal),
+            ],
+        ),
+        StreamSpec::fields(
+            "inventories",
+            "event_time",
+            "product_id",
+            &[
+                ("event_time", Time),
+                ("product_id", String),
+                ("existing_level", Int),
+                ("stock_quantity", Int),
+                ("new_level", Int),
+            ],
+        ),
+        StreamSpec::fields(
+            "lost_sales",
+            "event_time",
+            "transaction_id",
+            &[
+                ("event_time", Time),
+                ("transaction_id", Id),
+                ("product_id", String),
+                ("quantity", Int),
+                ("available", Int),
+                ("reason", String),
+            ],
+        ),
+        StreamSpec::fields(
+            "product_events",
+            "event_time",
+            "product_id",
+            &[
+                ("event_time", Time),
+                ("product_id", String),
+                ("event_type", String),
+                ("old_value", Decimal),
+                ("new_value", Decimal),
+            ],
+        ),
+    ]
 }

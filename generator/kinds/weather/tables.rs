@@ -13,6 +13,7 @@ use super::model::{Reports, Station};
 use super::WeatherScenario;
 use crate::sinks::dims::batch;
 use crate::sinks::{Special, Table, Tool};
+use crate::streams::{FieldFormat, StreamSpec};
 
 /// The streamed report as protobuf, shipped beside the data.
 pub const REPORT_PROTO: Tool = Tool { name: "report.proto", content: include_str!("report.proto") };
@@ -66,4 +67,12 @@ pub fn tables<'a>(s: &'a WeatherScenario, stations: &'a [Station], r: &'a Report
         },
         Table::whole("stations", stations_batch(stations)),
     ]
+}
+
+/// The one stream: reports keyed by station, as JSON (raining 1/0) or as
+/// `report.proto`'s `Report`.
+pub fn streams() -> Vec<StreamSpec> {
+    use FieldFormat::*;
+    let fields = [("date", Date), ("station", String), ("degrees", Float), ("raining", Bool01)];
+    vec![StreamSpec::fields("reports", "date", "station", &fields).with_proto(REPORT_PROTO.name, "Report")]
 }
