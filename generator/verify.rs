@@ -5,8 +5,8 @@
 //! - every manifest field that can be recomputed: the name, the window from
 //!   the start date, days and time zones, the format and simkit version,
 //!   synthetic road seeds from the seed, every table's row count, the counts
-//!   per event type and location, and the locations table against the
-//!   manifest's locations;
+//!   per event type and location, the locations table against the
+//!   manifest's locations, and the streams against the kind's declaration;
 //! - every order id decodes, with the manifest's seed, to the location and
 //!   local day the order was created on;
 //! - every order's lifecycle: all steps in sequence order from 0, times in
@@ -330,7 +330,12 @@ fn check_manifest(m: &Manifest, p: &mut Problems) {
     });
     let s = &m.scenario;
     p.check(is_identifier(&s.name), || format!("scenario name {:?} is not a plain name", s.name));
-    p.check(crate::kinds::find(&s.kind).is_some(), || format!("scenario kind {:?} is not one simkit writes", s.kind));
+    match crate::kinds::find(&s.kind) {
+        Some(kind) => p.check(m.streams == (kind.streams)(), || {
+            format!("the streams differ from what a {} dataset streams (the manifest was edited)", kind.name)
+        }),
+        None => p.check(false, || format!("scenario kind {:?} is not one simkit writes", s.kind)),
+    }
     p.check(!m.simkit_version.is_empty() && m.simkit_version.split('.').all(|n| n.parse::<u32>().is_ok()), || {
         format!("simkit version {:?} is not a version number", m.simkit_version)
     });

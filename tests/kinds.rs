@@ -423,3 +423,40 @@ fn retail_streams_merge_by_time_select_with_stream_and_refuse_what_they_lack() {
         .collect();
     assert!(!lap1.is_empty(), "lap 1 was replayed with suffixed transaction ids");
 }
+
+#[test]
+fn edited_streams_are_refused_by_verify_and_replay() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    generate_weather(&dir, &["--days", "3"]);
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"as\": \"bool01\""), "the manifest declares the streams");
+    std::fs::write(&path, text.replace("\"as\": \"bool01\"", "\"as\": \"bool\"")).unwrap();
+    assert_fails_with(&simkit(&["verify", dir.to_str().unwrap()]), "the streams differ");
+    assert_fails_with(&simkit(&["replay", dir.to_str().unwrap()]), "manifest.json's streams differ");
+}
+
+#[test]
+fn retail_follow_releases_every_stream_in_time_order_to_the_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    let smoothie = root().join("scenarios/smoothie.toml");
+    simkit_ok(&["generate", smoothie.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--days", "4", "-q"]);
+    let ds = dir.to_str().unwrap();
+    let ck = tmp.path().join("ck");
+    let (followed, whole) = (tmp.path().join("followed"), tmp.path().join("whole"));
+    let sink = format!("dir:{}", followed.display());
+    let first = ["replay", ds, "--sink", &sink, "--checkpoint", ck.to_str().unwrap(), "-q"];
+    simkit_ok(&[&first[..], &["--start-day", "1", "--catch-up-to", "2024-01-01T12:00:00Z"]].concat());
+    // Follow at a high speed: the rest of the dataset, released one record at a time.
+    simkit_ok(&[&first[..], &["--speed", "5e7", "--follow"]].concat());
+    let ck2 = tmp.path().join("ck2");
+    let bulk =
+        ["replay", ds, "--sink", &format!("dir:{}", whole.display()), "--checkpoint", ck2.to_str().unwrap(), "-q"];
+    simkit_ok(&[&bulk[..], &["--catch-up-to", "2024-01-01T00:00:00Z"]].concat());
+    simkit_ok(&[&bulk[..], &["--speed", "1e12"]].concat());
+    let (got, want) = (replayed_dir(&followed), replayed_dir(&whole));
+    assert!(want["purchases"].len() > 1000);
+    assert_eq!(got, want, "catch-up then follow emit every record of every stream once, as one catch-up does");
+}
