@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::events::{merge, Dataset};
+use crate::kinds::clickstream::{self, ClickstreamScenario};
 use crate::kinds::retail::{self, RetailScenario};
 use crate::kinds::weather::{self, WeatherScenario};
 use crate::kinds::Model;
@@ -245,6 +246,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         Model::GhostKitchen(scn) => run_kitchen(opts, &loaded, scn, &progress, lap)?,
         Model::Retail(r) => run_retail(opts, &loaded, r, &progress)?,
         Model::Weather(w) => run_weather(opts, &loaded, w, &progress)?,
+        Model::Clickstream(c) => run_clickstream(opts, &loaded, c, &progress)?,
     };
     Ok(Summary { out, manifest, seconds: started.elapsed().as_secs_f64() })
 }
@@ -337,6 +339,37 @@ fn run_weather(
     manifest.tables = table_counts(&tables);
     let enc = Encoding { row_group_rows: w.row_group_rows, zstd_level: w.zstd_level };
     write_kind_tables(dir, &tables, enc, &[weather::tables::REPORT_PROTO], manifest, progress)
+}
+
+fn run_clickstream(
+    opts: &Options,
+    loaded: &scenario::Scenario,
+    c: &ClickstreamScenario,
+    progress: &Progress,
+) -> Result<(PathBuf, Manifest)> {
+    refuse_road_flags(opts, "clickstream")?;
+    let out = opts.out.clone().unwrap_or_else(|| default_out(&c.name));
+    let dir = OutputDir::create(&out, std::slice::from_ref(&opts.scenario))?;
+    let bar = progress.stage("simulate", "days", c.calendar.days as u64);
+    let run = clickstream::model::simulate(c);
+    bar.inc(c.calendar.days as u64);
+    bar.finish_and_clear();
+    let rows = run.events.len() + run.impressions.len() + run.clicks.len();
+    if rows as u64 > crate::limits::MAX_EVENTS {
+        return Err(Error(format!(
+            "{}: the run would write {rows} rows, more than the limit of {} per run: fewer days, sessions or impressions",
+            opts.scenario.display(),
+            crate::limits::MAX_EVENTS
+        )));
+    }
+    let window = crate::model::clock::window(c.calendar.start, c.calendar.days, [&c.clock]).unwrap_or((0, 0));
+    let mut manifest = new_manifest(loaded, &c.name, c.seed, &c.calendar, window);
+    manifest.model = clickstream::tables::model_facts(c);
+    manifest.model.insert("timezone".into(), serde_json::json!("UTC"));
+    let tables = clickstream::tables::tables(c, &run);
+    manifest.tables = table_counts(&tables);
+    let enc = Encoding { row_group_rows: c.row_group_rows, zstd_level: c.zstd_level };
+    write_kind_tables(dir, &tables, enc, &[], manifest, progress)
 }
 
 fn run_kitchen(

@@ -27,6 +27,8 @@ pub enum Purpose {
     StationParameters = 8,
     Weather = 9,
     Supply = 10,
+    Sessions = 11,
+    Impressions = 12,
 }
 
 /// SplitMix64 finaliser: a bijective avalanche mix of 64 bits.

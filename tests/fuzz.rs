@@ -183,6 +183,7 @@ fn fuzz_scenario_and_set_overrides() {
         read(&root().join("tests/fixtures/reno.toml")).replace_dir(),
         read(&root().join("scenarios/weather.toml")),
         read(&root().join("scenarios/smoothie.toml")),
+        read(&root().join("scenarios/clickstream.toml")),
     ];
     let keys = [
         "seed",

@@ -53,6 +53,7 @@ fn main() -> std::process::ExitCode {
             retail_streams_reach_their_topics_exactly_once_across_kills,
         ),
         ("weather_reports_arrive_as_protobuf_keyed_by_station", weather_reports_arrive_as_protobuf_keyed_by_station),
+        ("clickstream_streams_reach_their_topics_keyed", clickstream_streams_reach_their_topics_keyed),
     ];
     external_suite(tools().map(|_| ()), env_flag("SIMKIT_REQUIRE_KAFKA"), tests)
 }
@@ -509,4 +510,24 @@ fn weather_reports_arrive_as_protobuf_keyed_by_station() {
     let per_partition: HashSet<(String, i64)> =
         got.iter().map(|r| (r["key"].as_str().unwrap().to_string(), r["partition"].as_i64().unwrap())).collect();
     assert_eq!(per_partition.len(), 15, "each station's reports share one partition");
+}
+
+fn clickstream_streams_reach_their_topics_keyed() {
+    let (tansu, python) = tools().unwrap();
+    let broker = Broker::start(&tansu, None);
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = kind_dataset(tmp.path(), "clickstream", "2");
+    let window = ["--start-day", "1", "--catch-up-to", "2024-01-01T12:00:00Z"];
+    let sink = format!("kafka://127.0.0.1:{}/cs.{{stream}}", broker.port);
+    simkit_ok(&[&["replay", ds.to_str().unwrap(), "--sink", &sink, "-q"], &window[..]].concat());
+    for (stream, key, time) in [
+        ("events", "user_id", "event_time"),
+        ("impressions", "impression_id", "impression_time"),
+        ("clicks", "impression_id", "click_time"),
+    ] {
+        let want = dir_records(&ds, stream, &[&["--stream", stream], &window[..]].concat());
+        assert!(want.len() > 100, "{stream}: {} records", want.len());
+        let topic = format!("cs.{stream}");
+        assert_topic_holds(&read_kind(&python, broker.port, &topic, "json"), &want, key, time, &topic);
+    }
 }

@@ -6,6 +6,7 @@
 //! directory are shared.
 
 pub mod authoring;
+pub mod clickstream;
 pub mod retail;
 pub mod weather;
 
@@ -17,6 +18,7 @@ use crate::scenario::KitchenScenario;
 use crate::sinks::manifest::Manifest;
 use crate::streams::StreamSpec;
 use crate::verify::Problems;
+use clickstream::ClickstreamScenario;
 use retail::RetailScenario;
 use weather::WeatherScenario;
 
@@ -26,6 +28,7 @@ pub enum Model {
     GhostKitchen(KitchenScenario),
     Retail(RetailScenario),
     Weather(WeatherScenario),
+    Clickstream(ClickstreamScenario),
 }
 
 /// A file a starter scenario reads, relative to the starter's folder.
@@ -125,6 +128,20 @@ pub const KINDS: &[Kind] = &[
         streams: weather::tables::streams,
         windowed: &[],
     },
+    Kind {
+        name: "clickstream",
+        summary: "web users: sessions of events as a Markov chain, ad impressions, clicks and orphan clicks",
+        schema: clickstream::schema,
+        load: |doc| ClickstreamScenario::from_document(doc).map(Model::Clickstream),
+        starter: Starter {
+            text: include_str!("../../scenarios/clickstream.toml"),
+            rewrites: &[("name = \"clickstream\"", "name = \"{name}\"")],
+            files: &[],
+        },
+        verify: clickstream::checks::verify,
+        streams: clickstream::tables::streams,
+        windowed: &[],
+    },
 ];
 
 /// The kind called `name`.
@@ -152,6 +169,7 @@ impl Model {
             Model::GhostKitchen(_) => "ghost_kitchen",
             Model::Retail(_) => "retail",
             Model::Weather(_) => "weather",
+            Model::Clickstream(_) => "clickstream",
         };
         find(name).expect("every model has a registered kind")
     }
@@ -161,6 +179,7 @@ impl Model {
             Model::GhostKitchen(k) => &k.name,
             Model::Retail(r) => &r.name,
             Model::Weather(w) => &w.name,
+            Model::Clickstream(c) => &c.name,
         }
     }
 
@@ -170,6 +189,7 @@ impl Model {
             Model::GhostKitchen(k) => k.summary(),
             Model::Retail(r) => r.summary(),
             Model::Weather(w) => w.summary(),
+            Model::Clickstream(c) => c.summary(),
         }
     }
 }

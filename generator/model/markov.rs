@@ -46,6 +46,11 @@ fn cumulative(weights: &[f64]) -> Vec<f64> {
     out
 }
 
+/// The share of cumulative shares `c` that falls on index `i`.
+fn step_probability(c: &[f64], i: usize) -> f64 {
+    c[i] - if i == 0 { 0.0 } else { c[i - 1] }
+}
+
 /// Relative weights that make sense: as many as states, finite, >= 0, a positive sum.
 fn check_weights(key: &str, weights: &[f64], n: usize, p: &mut Vec<Problem>) {
     if weights.len() != n {
@@ -106,6 +111,16 @@ impl Chain {
     }
 
     /// The first state.
+    /// The probability that the first state is `s`.
+    pub fn start_probability(&self, s: usize) -> f64 {
+        step_probability(&self.start, s)
+    }
+
+    /// The probability that state `to` follows state `from`.
+    pub fn probability(&self, from: usize, to: usize) -> f64 {
+        step_probability(&self.rows[from], to)
+    }
+
     pub fn first<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
         Self::pick(&self.start, rng.random())
     }

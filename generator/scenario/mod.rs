@@ -43,7 +43,7 @@ impl Scenario {
         match &self.model {
             Model::GhostKitchen(k) => &k.inputs,
             Model::Retail(r) => &r.inputs,
-            Model::Weather(_) => &[],
+            Model::Weather(_) | Model::Clickstream(_) => &[],
         }
     }
 }

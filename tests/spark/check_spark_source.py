@@ -382,6 +382,7 @@ def kind_stream(scenario, stream, days, catch_up_to):
 
 
 kind_stream("scenarios/weather.toml", "reports", 40, "2000-01-01T00:00:00Z")
+kind_stream("scenarios/clickstream.toml", "clicks", 2, "2024-01-01T06:00:00Z")
 msg = kind_stream("scenarios/smoothie.toml", "purchases", 3, "2024-01-01T15:00:00Z")
 check("choose one with .option" in msg, "a retail dataset without `stream` fails naming its streams")
 

@@ -1,0 +1,131 @@
+//! The clickstream simulation, day by day (no I/O). Each day draws its
+//! sessions and impressions from the shared arrival process on the UTC
+//! curve; a session picks a user and walks the event-type chain until
+//! `end` (or `max_events`), one gap between events; an impression is
+//! clicked with `click_rate`, after `click_delay_s`; each genuine click
+//! brings an orphan click with probability `share / (1 - share)` (so orphans
+//! are `orphan_share` of all clicks), at a uniform time of the day, naming
+//! an impression number the day never reached. Days are independent random
+//! streams, so `--days N` is a prefix of a longer run.
+
+use rand::Rng;
+use rayon::prelude::*;
+
+use super::ClickstreamScenario;
+use crate::demand::{arrivals, Demand};
+use crate::model::curve::DailyVolume;
+use crate::seed::{stream, Purpose};
+
+/// Scope of the sessions' and the impressions' random streams.
+const SESSIONS: u32 = 0;
+const IMPRESSIONS: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Event {
+    pub ts: i64,
+    pub day: u32,
+    /// The session's number within its day, from 1.
+    pub session: u32,
+    /// The event's step within its session, from 1.
+    pub step: u32,
+    pub user: u32,
+    pub state: u16,
+    pub value_cents: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Impression {
+    pub ts: i64,
+    pub day: u32,
+    /// Its number within its day, from 1.
+    pub seq: u32,
+    pub ad: u32,
+    pub user: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Click {
+    pub ts: i64,
+    pub day: u32,
+    /// Its number within its day, from 1.
+    pub seq: u32,
+    /// The impression it names: (day, number); an orphan's does not exist.
+    pub impression: (u32, u32),
+    pub orphan: bool,
+}
+
+#[derive(Default)]
+pub struct Run {
+    /// In (time, day, session, step) order.
+    pub events: Vec<Event>,
+    /// In time order.
+    pub impressions: Vec<Impression>,
+    /// In (time, day, number) order.
+    pub clicks: Vec<Click>,
+}
+
+fn day_arrivals(s: &ClickstreamScenario, scope: u32, day: u32, volume: &DailyVolume) -> Vec<i64> {
+    let demand = Demand { volume, clock: &s.clock, profile: &s.profile, multiplier: 1.0 };
+    arrivals(s.seed, scope, day, &s.calendar, &demand)
+}
+
+fn sessions(s: &ClickstreamScenario, day: u32) -> Vec<Event> {
+    let mut rng = stream(s.seed, SESSIONS as u64, day as u64, Purpose::Sessions);
+    let mut out = Vec::new();
+    for (k, &start) in day_arrivals(s, SESSIONS, day, &s.sessions).iter().enumerate() {
+        let user = rng.random_range(1..=s.users);
+        let (mut state, mut t) = (s.chain.first(&mut rng), start as f64);
+        let mut step = 0;
+        while state != s.end_state && step < s.max_events {
+            step += 1;
+            let value_cents = (s.value.sample(&mut rng) * 100.0).round() as i64;
+            let (session, state_id) = (k as u32 + 1, state as u16);
+            out.push(Event { ts: t.round() as i64, day, session, step, user, state: state_id, value_cents });
+            t += s.gap_s.sample(&mut rng) * 1000.0;
+            state = s.chain.next(state, &mut rng);
+        }
+    }
+    out
+}
+
+fn ads(s: &ClickstreamScenario, day: u32) -> (Vec<Impression>, Vec<Click>) {
+    let mut rng = stream(s.seed, IMPRESSIONS as u64, day as u64, Purpose::Impressions);
+    let times = day_arrivals(s, IMPRESSIONS, day, &s.impressions);
+    let orphan_p = if s.orphan_share > 0.0 { s.orphan_share / (1.0 - s.orphan_share) } else { 0.0 };
+    let day_start = s.clock.day_start_ms(s.calendar.date(day));
+    let (mut impressions, mut clicks) = (Vec::with_capacity(times.len()), Vec::new());
+    let mut orphans = 0;
+    for (j, &ts) in times.iter().enumerate() {
+        let seq = j as u32 + 1;
+        let (ad, user) = (rng.random_range(1..=s.ads), rng.random_range(1..=s.users));
+        impressions.push(Impression { ts, day, seq, ad, user });
+        if !rng.random_bool(s.click_rate) {
+            continue;
+        }
+        let delay = (s.click_delay_s.sample(&mut rng) * 1000.0).round() as i64;
+        let seq = clicks.len() as u32 + 1;
+        clicks.push(Click { ts: ts + delay, day, seq, impression: (day, j as u32 + 1), orphan: false });
+        if rng.random_bool(orphan_p.min(1.0)) {
+            orphans += 1;
+            let at = day_start + rng.random_range(0..86_400_000);
+            let missing = (day, times.len() as u32 + orphans);
+            clicks.push(Click { ts: at, day, seq: seq + 1, impression: missing, orphan: true });
+        }
+    }
+    (impressions, clicks)
+}
+
+/// The whole run, days in parallel, merged in time order.
+pub fn simulate(s: &ClickstreamScenario) -> Run {
+    let days: Vec<_> = (0..s.calendar.days).into_par_iter().map(|d| (sessions(s, d), ads(s, d))).collect();
+    let mut run = Run::default();
+    for (events, (impressions, clicks)) in days {
+        run.events.extend(events);
+        run.impressions.extend(impressions);
+        run.clicks.extend(clicks);
+    }
+    run.events.par_sort_unstable_by_key(|e| (e.ts, e.day, e.session, e.step));
+    run.impressions.par_sort_unstable_by_key(|i| (i.ts, i.day, i.seq));
+    run.clicks.par_sort_unstable_by_key(|c| (c.ts, c.day, c.seq));
+    run
+}

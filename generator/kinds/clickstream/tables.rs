@@ -1,0 +1,194 @@
+//! The clickstream dataset's tables, in time order: `events` (event_id,
+//! session_id, user_id, event_type, value, event_time), `impressions`
+//! (impression_id, ad_id, user_id, impression_time) and `clicks` (click_id,
+//! impression_id, click_time, orphan), and the three streams they replay as.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, Decimal128Array, RecordBatch, StringArray, TimestampMillisecondArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use super::model::Run;
+use super::{ClickstreamScenario, MAX_GAP_S, MAX_SESSION_EVENTS};
+use crate::events::{money, utc_ms};
+use crate::sinks::{Special, Table};
+use crate::streams::{FieldFormat, StreamSpec};
+
+/// The table names, in manifest order.
+pub const TABLES: [&str; 3] = ["events", "impressions", "clicks"];
+
+/// `<prefix><n>` with at least 3 digits, as many as `count` needs (USER001 ..= USER100).
+pub fn numbered(prefix: &str, n: u32, count: u32) -> String {
+    let width = count.to_string().len().max(3);
+    format!("{prefix}{n:0width$}")
+}
+
+/// `<prefix><yyyymmdd>-<n, 7 digits>`: ids unique over the run and readable.
+fn day_id(s: &ClickstreamScenario, prefix: &str, day: u32, n: u32) -> String {
+    format!("{prefix}{}-{n:07}", s.calendar.date(day).format("%Y%m%d"))
+}
+
+fn schema(fields: &[(&str, DataType)]) -> SchemaRef {
+    Arc::new(Schema::new(fields.iter().map(|(n, t)| Field::new(*n, t.clone(), false)).collect::<Vec<_>>()))
+}
+
+fn strings(v: impl Iterator<Item = String>) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(v))
+}
+
+fn times(v: impl Iterator<Item = i64>) -> ArrayRef {
+    Arc::new(TimestampMillisecondArray::from_iter_values(v).with_timezone("UTC"))
+}
+
+pub fn events_schema() -> SchemaRef {
+    schema(&[
+        ("event_id", DataType::Utf8),
+        ("session_id", DataType::Utf8),
+        ("user_id", DataType::Utf8),
+        ("event_type", DataType::Utf8),
+        ("value", money()),
+        ("event_time", utc_ms()),
+    ])
+}
+
+fn events_batch(s: &ClickstreamScenario, run: &Run, rows: Range<usize>) -> RecordBatch {
+    let r = &run.events[rows];
+    let session = |e: &super::model::Event| day_id(s, "S", e.day, e.session);
+    let values = Decimal128Array::from_iter_values(r.iter().map(|e| e.value_cents as i128))
+        .with_precision_and_scale(12, 2)
+        .expect("decimal(12, 2)");
+    let columns: Vec<ArrayRef> = vec![
+        strings(r.iter().map(|e| format!("{}-{:04}", session(e).replacen('S', "E", 1), e.step))),
+        strings(r.iter().map(session)),
+        strings(r.iter().map(|e| numbered("USER", e.user, s.users))),
+        strings(r.iter().map(|e| s.chain.states[e.state as usize].clone())),
+        Arc::new(values),
+        times(r.iter().map(|e| e.ts)),
+    ];
+    RecordBatch::try_new(events_schema(), columns).expect("event columns match their schema")
+}
+
+pub fn impressions_schema() -> SchemaRef {
+    schema(&[
+        ("impression_id", DataType::Utf8),
+        ("ad_id", DataType::Utf8),
+        ("user_id", DataType::Utf8),
+        ("impression_time", utc_ms()),
+    ])
+}
+
+fn impressions_batch(s: &ClickstreamScenario, run: &Run, rows: Range<usize>) -> RecordBatch {
+    let r = &run.impressions[rows];
+    let columns: Vec<ArrayRef> = vec![
+        strings(r.iter().map(|i| day_id(s, "I", i.day, i.seq))),
+        strings(r.iter().map(|i| numbered("AD", i.ad, s.ads))),
+        strings(r.iter().map(|i| numbered("USER", i.user, s.users))),
+        times(r.iter().map(|i| i.ts)),
+    ];
+    RecordBatch::try_new(impressions_schema(), columns).expect("impression columns match their schema")
+}
+
+pub fn clicks_schema() -> SchemaRef {
+    schema(&[
+        ("click_id", DataType::Utf8),
+        ("impression_id", DataType::Utf8),
+        ("click_time", utc_ms()),
+        ("orphan", DataType::Boolean),
+    ])
+}
+
+fn clicks_batch(s: &ClickstreamScenario, run: &Run, rows: Range<usize>) -> RecordBatch {
+    let r = &run.clicks[rows];
+    let columns: Vec<ArrayRef> = vec![
+        strings(r.iter().map(|c| day_id(s, "C", c.day, c.seq))),
+        strings(r.iter().map(|c| day_id(s, "I", c.impression.0, c.impression.1))),
+        times(r.iter().map(|c| c.ts)),
+        Arc::new(BooleanArray::from_iter(r.iter().map(|c| Some(c.orphan)))),
+    ];
+    RecordBatch::try_new(clicks_schema(), columns).expect("click columns match their schema")
+}
+
+const EVENTS_SPECIAL: &[Special] = &[Special::SortKey("event_time")];
+const IMPRESSIONS_SPECIAL: &[Special] = &[Special::SortKey("impression_time")];
+const CLICKS_SPECIAL: &[Special] = &[Special::SortKey("click_time")];
+
+/// The tables of a run, largest first.
+pub fn tables<'a>(s: &'a ClickstreamScenario, run: &'a Run) -> Vec<Table<'a>> {
+    vec![
+        Table {
+            name: "events",
+            schema: events_schema(),
+            rows: run.events.len(),
+            special: EVENTS_SPECIAL,
+            batch: Box::new(move |rows| events_batch(s, run, rows)),
+        },
+        Table {
+            name: "impressions",
+            schema: impressions_schema(),
+            rows: run.impressions.len(),
+            special: IMPRESSIONS_SPECIAL,
+            batch: Box::new(move |rows| impressions_batch(s, run, rows)),
+        },
+        Table {
+            name: "clicks",
+            schema: clicks_schema(),
+            rows: run.clicks.len(),
+            special: CLICKS_SPECIAL,
+            batch: Box::new(move |rows| clicks_batch(s, run, rows)),
+        },
+    ]
+}
+
+/// What verify reads back from the manifest.
+pub fn model_facts(s: &ClickstreamScenario) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let (lo, hi) = s.value.bounds();
+    let types: Vec<&String> = s.chain.states.iter().filter(|t| *t != super::END).collect();
+    [
+        ("users", serde_json::json!(s.users)),
+        ("ads", serde_json::json!(s.ads)),
+        ("event_types", serde_json::json!(types)),
+        ("value_min_cents", serde_json::json!((lo * 100.0).round() as i64)),
+        ("value_max_cents", serde_json::json!((hi * 100.0).round() as i64)),
+        ("max_click_delay_ms", serde_json::json!(s.max_click_delay_ms)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// The streams: user events keyed by user, impressions and clicks keyed by
+/// impression (a click lands in its impression's partition). A session may
+/// run past its day by at most `max_events` gaps; a click by a day.
+pub fn streams() -> Vec<StreamSpec> {
+    use FieldFormat::*;
+    let session_span_ms = (MAX_SESSION_EVENTS as f64 * MAX_GAP_S * 1000.0) as i64;
+    let mut events = StreamSpec::fields(
+        "events",
+        "event_time",
+        "user_id",
+        &[
+            ("event_id", Id),
+            ("session_id", Id),
+            ("user_id", String),
+            ("event_type", String),
+            ("value", Decimal),
+            ("event_time", Time),
+        ],
+    );
+    events.late_ms = session_span_ms;
+    let impressions = StreamSpec::fields(
+        "impressions",
+        "impression_time",
+        "impression_id",
+        &[("impression_id", Id), ("ad_id", String), ("user_id", String), ("impression_time", Time)],
+    );
+    let mut clicks = StreamSpec::fields(
+        "clicks",
+        "click_time",
+        "impression_id",
+        &[("click_id", Id), ("impression_id", Id), ("click_time", Time)],
+    );
+    clicks.late_ms = 86_400_000;
+    vec![events, impressions, clicks]
+}
