@@ -2,7 +2,7 @@
 # Benchmark: the full 90-day canonical scenario, on synthetic roads and with
 # San Francisco on the real sf-north extract, and one line per other kind
 # (retail: 2,000 transactions a day for a year; weather: 200 stations over 25
-# years). Prints the median wall time, rows/s of the largest table, CPU time
+# years; clickstream: 90 days of the shipped scenario). Prints the median wall time, rows/s of the largest table, CPU time
 # (user + sys: steadier than wall on a shared machine) and peak RSS of N runs
 # (default 5). Not a test: nothing is asserted.
 #   bash bench/generate.sh [runs]
@@ -45,3 +45,4 @@ fi
 bench "canonical, synthetic, 1 thread" scenarios/caspers.toml events --threads 1
 bench "retail, 2,000 tx/day x 1 y" scenarios/smoothie.toml purchases --set demand.transactions_per_day=2000 --set time.days=366
 bench "weather, 200 stations x 25 y" scenarios/weather.toml reports --set stations.count=200 --set time.days=9132
+bench "clickstream, 90 days" scenarios/clickstream.toml events --set time.days=90

@@ -28,6 +28,7 @@ fn main() -> std::process::ExitCode {
         ),
         ("pyarrow_and_duckdb_read_the_weather_tables", pyarrow_and_duckdb_read_the_weather_tables),
         ("pyarrow_and_duckdb_read_the_retail_tables", pyarrow_and_duckdb_read_the_retail_tables),
+        ("duckdb_joins_clicks_to_impressions_within_the_bound", duckdb_joins_clicks_to_impressions_within_the_bound),
         (
             "a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones",
             a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones,
@@ -64,6 +65,10 @@ fn pyarrow_and_duckdb_read_the_weather_tables() {
 
 fn pyarrow_and_duckdb_read_the_retail_tables() {
     check_kind("smoothie.toml", "check_retail.py");
+}
+
+fn duckdb_joins_clicks_to_impressions_within_the_bound() {
+    check_kind("clickstream.toml", "check_clickstream.py");
 }
 
 fn a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones() {
