@@ -23,6 +23,16 @@ pub fn strings<'a>(v: impl Iterator<Item = &'a str>) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(v))
 }
 
+/// A UTC timestamp[ms] column.
+pub fn utc_times(v: impl Iterator<Item = i64>) -> ArrayRef {
+    Arc::new(arrow::array::TimestampMillisecondArray::from_iter_values(v).with_timezone("UTC"))
+}
+
+/// A schema of non-null fields.
+pub fn required_schema(fields: &[(&str, arrow::datatypes::DataType)]) -> arrow::datatypes::SchemaRef {
+    Arc::new(Schema::new(fields.iter().map(|(n, t)| Field::new(*n, t.clone(), false)).collect::<Vec<_>>()))
+}
+
 fn i16s(v: impl Iterator<Item = i64>) -> ArrayRef {
     Arc::new(Int16Array::from_iter_values(v.map(|x| x as i16)))
 }

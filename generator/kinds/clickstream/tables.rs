@@ -6,12 +6,13 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, Decimal128Array, RecordBatch, StringArray, TimestampMillisecondArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::{ArrayRef, BooleanArray, Decimal128Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, SchemaRef};
 
 use super::model::Run;
 use super::{ClickstreamScenario, MAX_GAP_S, MAX_SESSION_EVENTS};
 use crate::events::{money, utc_ms};
+use crate::sinks::dims::{required_schema, utc_times};
 use crate::sinks::{Special, Table};
 use crate::streams::{FieldFormat, StreamSpec};
 
@@ -29,20 +30,12 @@ fn day_id(s: &ClickstreamScenario, prefix: &str, day: u32, n: u32) -> String {
     format!("{prefix}{}-{n:07}", s.calendar.date(day).format("%Y%m%d"))
 }
 
-fn schema(fields: &[(&str, DataType)]) -> SchemaRef {
-    Arc::new(Schema::new(fields.iter().map(|(n, t)| Field::new(*n, t.clone(), false)).collect::<Vec<_>>()))
-}
-
 fn strings(v: impl Iterator<Item = String>) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(v))
 }
 
-fn times(v: impl Iterator<Item = i64>) -> ArrayRef {
-    Arc::new(TimestampMillisecondArray::from_iter_values(v).with_timezone("UTC"))
-}
-
 pub fn events_schema() -> SchemaRef {
-    schema(&[
+    required_schema(&[
         ("event_id", DataType::Utf8),
         ("session_id", DataType::Utf8),
         ("user_id", DataType::Utf8),
@@ -64,13 +57,13 @@ fn events_batch(s: &ClickstreamScenario, run: &Run, rows: Range<usize>) -> Recor
         strings(r.iter().map(|e| numbered("USER", e.user, s.users))),
         strings(r.iter().map(|e| s.chain.states[e.state as usize].clone())),
         Arc::new(values),
-        times(r.iter().map(|e| e.ts)),
+        utc_times(r.iter().map(|e| e.ts)),
     ];
     RecordBatch::try_new(events_schema(), columns).expect("event columns match their schema")
 }
 
 pub fn impressions_schema() -> SchemaRef {
-    schema(&[
+    required_schema(&[
         ("impression_id", DataType::Utf8),
         ("ad_id", DataType::Utf8),
         ("user_id", DataType::Utf8),
@@ -84,13 +77,13 @@ fn impressions_batch(s: &ClickstreamScenario, run: &Run, rows: Range<usize>) -> 
         strings(r.iter().map(|i| day_id(s, "I", i.day, i.seq))),
         strings(r.iter().map(|i| numbered("AD", i.ad, s.ads))),
         strings(r.iter().map(|i| numbered("USER", i.user, s.users))),
-        times(r.iter().map(|i| i.ts)),
+        utc_times(r.iter().map(|i| i.ts)),
     ];
     RecordBatch::try_new(impressions_schema(), columns).expect("impression columns match their schema")
 }
 
 pub fn clicks_schema() -> SchemaRef {
-    schema(&[
+    required_schema(&[
         ("click_id", DataType::Utf8),
         ("impression_id", DataType::Utf8),
         ("click_time", utc_ms()),
@@ -103,7 +96,7 @@ fn clicks_batch(s: &ClickstreamScenario, run: &Run, rows: Range<usize>) -> Recor
     let columns: Vec<ArrayRef> = vec![
         strings(r.iter().map(|c| day_id(s, "C", c.day, c.seq))),
         strings(r.iter().map(|c| day_id(s, "I", c.impression.0, c.impression.1))),
-        times(r.iter().map(|c| c.ts)),
+        utc_times(r.iter().map(|c| c.ts)),
         Arc::new(BooleanArray::from_iter(r.iter().map(|c| Some(c.orphan)))),
     ];
     RecordBatch::try_new(clicks_schema(), columns).expect("click columns match their schema")

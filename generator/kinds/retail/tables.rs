@@ -10,14 +10,13 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int16Array, Int32Array, RecordBatch, StringArray,
-    TimestampMillisecondArray,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, SchemaRef};
 
 use super::model::RetailRun;
 use super::RetailScenario;
 use crate::events::{money, utc_ms};
-use crate::sinks::dims::{batch, strings};
+use crate::sinks::dims::{batch, required_schema, strings, utc_times};
 use crate::sinks::{Special, Table};
 use crate::streams::{FieldFormat, StreamSpec};
 
@@ -29,10 +28,6 @@ pub fn transaction_id(s: &RetailScenario, day: u32, seq: u32) -> String {
     format!("T{}-{seq:06}", s.calendar.date(day).format("%Y%m%d"))
 }
 
-fn times(v: impl Iterator<Item = i64>) -> ArrayRef {
-    Arc::new(TimestampMillisecondArray::from_iter_values(v).with_timezone("UTC"))
-}
-
 fn cents(v: impl Iterator<Item = i64>) -> ArrayRef {
     Arc::new(
         Decimal128Array::from_iter_values(v.map(|c| c as i128))
@@ -41,16 +36,12 @@ fn cents(v: impl Iterator<Item = i64>) -> ArrayRef {
     )
 }
 
-fn schema(fields: &[(&str, DataType)]) -> SchemaRef {
-    Arc::new(Schema::new(fields.iter().map(|(n, t)| Field::new(*n, t.clone(), false)).collect::<Vec<_>>()))
-}
-
 fn products_batch(s: &RetailScenario) -> RecordBatch {
     let p = &s.products;
     let start = s.clock.day_start_ms(s.calendar.start);
     let flag = |i: usize| -> ArrayRef { Arc::new(BooleanArray::from_iter(p.iter().map(|x| Some(x.contains[i])))) };
     batch(vec![
-        ("event_time", times(p.iter().map(|_| start))),
+        ("event_time", utc_times(p.iter().map(|_| start))),
         ("product_id", strings(p.iter().map(|x| x.id.as_str()))),
         ("category", strings(p.iter().map(|x| x.category.as_str()))),
         ("item", strings(p.iter().map(|x| x.item.as_str()))),
@@ -67,7 +58,7 @@ fn products_batch(s: &RetailScenario) -> RecordBatch {
 }
 
 pub fn purchases_schema() -> SchemaRef {
-    schema(&[
+    required_schema(&[
         ("transaction_time", utc_ms()),
         ("transaction_id", DataType::Utf8),
         ("product_id", DataType::Utf8),
@@ -85,7 +76,7 @@ fn purchases_batch(s: &RetailScenario, run: &RetailRun, rows: Range<usize>) -> R
     let r = &run.purchases[rows];
     let discount = s.member_discount_bp as f64 / 10_000.0;
     let columns: Vec<ArrayRef> = vec![
-        times(r.iter().map(|x| x.ts)),
+        utc_times(r.iter().map(|x| x.ts)),
         Arc::new(StringArray::from_iter_values(r.iter().map(|x| transaction_id(s, x.day, x.seq)))),
         strings(r.iter().map(|x| s.products[x.product as usize].id.as_str())),
         cents(r.iter().map(|x| x.price_cents)),
@@ -105,7 +96,7 @@ fn inventories_batch(s: &RetailScenario, run: &RetailRun) -> RecordBatch {
         Arc::new(Int32Array::from_iter_values(r.iter().map(|x| f(x) as i32)))
     };
     batch(vec![
-        ("event_time", times(r.iter().map(|x| x.ts))),
+        ("event_time", utc_times(r.iter().map(|x| x.ts))),
         ("product_id", strings(r.iter().map(|x| s.products[x.product as usize].id.as_str()))),
         ("existing_level", int(|x| x.existing)),
         ("stock_quantity", int(|x| x.added)),
@@ -116,7 +107,7 @@ fn inventories_batch(s: &RetailScenario, run: &RetailRun) -> RecordBatch {
 fn lost_sales_batch(s: &RetailScenario, run: &RetailRun) -> RecordBatch {
     let r = &run.lost_sales;
     batch(vec![
-        ("event_time", times(r.iter().map(|x| x.ts))),
+        ("event_time", utc_times(r.iter().map(|x| x.ts))),
         ("transaction_id", Arc::new(StringArray::from_iter_values(r.iter().map(|x| transaction_id(s, x.day, x.seq))))),
         ("product_id", strings(r.iter().map(|x| s.products[x.product as usize].id.as_str()))),
         ("quantity", Arc::new(Int16Array::from_iter_values(r.iter().map(|x| x.quantity as i16)))),
@@ -128,7 +119,7 @@ fn lost_sales_batch(s: &RetailScenario, run: &RetailRun) -> RecordBatch {
 fn product_events_batch(s: &RetailScenario, run: &RetailRun) -> RecordBatch {
     let r = &run.product_events;
     batch(vec![
-        ("event_time", times(r.iter().map(|x| x.ts))),
+        ("event_time", utc_times(r.iter().map(|x| x.ts))),
         ("product_id", strings(r.iter().map(|x| s.products[x.product as usize].id.as_str()))),
         ("event_type", strings(r.iter().map(|x| if x.cogs { "cogs_change" } else { "price_change" }))),
         ("old_value", cents(r.iter().map(|x| x.old_cents))),
