@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::disorder::{delivered_streams, Disorder};
 use crate::error::{Error, Result};
 use crate::events::{merge, Dataset};
 use crate::kinds::clickstream::{self, ClickstreamScenario};
@@ -21,7 +22,7 @@ use crate::scenario::{self, KitchenScenario};
 use crate::seed::{key, Purpose};
 use crate::sinks::manifest::{LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo};
 use crate::sinks::parquet::Encoding;
-use crate::sinks::{write_dataset, write_tables, OutputDir};
+use crate::sinks::{kitchen_tables, write_tables, OutputDir, Table, Tool};
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -183,7 +184,8 @@ fn new_manifest(
         event_types: Default::default(),
         model: Default::default(),
         files: Default::default(),
-        streams: (loaded.model.kind().streams)(),
+        disorder: Default::default(),
+        streams: Vec::new(),
         tools: Default::default(),
     }
 }
@@ -214,20 +216,8 @@ fn describe(
         road_source: road_info(&areas[i].source),
         area_nodes: areas[i].nodes.len() as u64,
     });
-    let tables = [
-        ("events", sim.events.len()),
-        ("orders", sim.orders.len()),
-        ("locations", scn.locations.len()),
-        ("brands", scn.brands.len()),
-        ("brand_locations", scn.brand_locations.len()),
-        ("menus", scn.menus.len()),
-        ("categories", scn.categories.len()),
-        ("items", scn.items.len()),
-        ("event_types", EVENT_TYPES.len()),
-    ];
     let mut m = new_manifest(loaded, &scn.name, scn.seed, &scn.calendar, window(scn));
     m.locations = locations.collect();
-    m.tables = tables.into_iter().map(|(name, n)| (name.to_string(), n as u64)).collect();
     m.event_types = EVENT_TYPES.iter().zip(per_type).map(|(name, n)| (name.to_string(), n)).collect();
     Ok(m)
 }
@@ -262,11 +252,6 @@ fn refuse_road_flags(opts: &Options, kind: &str) -> Result<()> {
     Ok(())
 }
 
-/// The manifest's table counts from `(name, rows)` pairs.
-fn table_counts(tables: &[crate::sinks::Table]) -> std::collections::BTreeMap<String, u64> {
-    tables.iter().map(|t| (t.name.to_string(), t.rows as u64)).collect()
-}
-
 fn run_retail(
     opts: &Options,
     loaded: &scenario::Scenario,
@@ -286,28 +271,40 @@ fn run_retail(
     let mut manifest = new_manifest(loaded, &r.name, r.seed, &r.calendar, window);
     manifest.model = retail::tables::model_facts(r);
     let tables = retail::tables::tables(r, &run);
-    manifest.tables = table_counts(&tables);
-    write_kind_tables(
-        dir,
-        &tables,
-        Encoding { row_group_rows: r.row_group_rows, zstd_level: r.zstd_level },
-        &[],
-        manifest,
-        progress,
-    )
+    let enc = Encoding { row_group_rows: r.row_group_rows, zstd_level: r.zstd_level };
+    write_run(dir, loaded, &tables, enc, &[], manifest, progress)
 }
 
-/// Writes a kind's tables and tools with a progress bar, then swaps the dataset in.
-fn write_kind_tables(
+/// Writes a run's clean tables, with its disorder their delivered streams
+/// and the truth, its tools and the manifest, then swaps the dataset in.
+fn write_run(
     dir: OutputDir,
-    tables: &[crate::sinks::Table],
+    loaded: &scenario::Scenario,
+    tables: &[Table],
     enc: Encoding,
-    tools: &[crate::sinks::Tool],
-    manifest: Manifest,
+    tools: &[Tool],
+    mut manifest: Manifest,
     progress: &Progress,
 ) -> Result<(PathBuf, Manifest)> {
-    let bar = progress.stage("write", "tables", tables.len() as u64);
-    let manifest = write_tables(dir.path(), tables, enc, tools, manifest, &|_| bar.inc(1))?;
+    let s = &manifest.scenario;
+    let mut lap = Instant::now();
+    let disorder = Disorder::plan(&loaded.disorder, tables, s.seed, s.start_ms)?;
+    let delivered = disorder.delivered(tables);
+    let joins = (loaded.model.kind().joins)(&manifest);
+    let (truth, info) = disorder.truth(tables, &joins)?;
+    if !truth.is_empty() {
+        timing("disorder", &mut lap);
+    }
+    let all: Vec<&Table> = tables.iter().chain(&delivered).chain(&truth).collect();
+    manifest.tables = all.iter().map(|t| (t.name.clone(), t.rows as u64)).collect();
+    manifest.streams = delivered_streams((loaded.model.kind().streams)(), &info);
+    manifest.disorder = info;
+    let bar = progress.stage("write", "tables", all.len() as u64);
+    let lap = std::sync::Mutex::new(lap);
+    let manifest = write_tables(dir.path(), &all, enc, tools, manifest, &|name| {
+        bar.inc(1);
+        timing(name, &mut lap.lock().expect("timer lock"));
+    })?;
     bar.finish_and_clear();
     Ok((dir.commit()?, manifest))
 }
@@ -336,9 +333,8 @@ fn run_weather(
     .into_iter()
     .collect();
     let tables = weather::tables::tables(w, &stations, &reports);
-    manifest.tables = table_counts(&tables);
     let enc = Encoding { row_group_rows: w.row_group_rows, zstd_level: w.zstd_level };
-    write_kind_tables(dir, &tables, enc, &[weather::tables::REPORT_PROTO], manifest, progress)
+    write_run(dir, loaded, &tables, enc, &[weather::tables::REPORT_PROTO], manifest, progress)
 }
 
 fn run_clickstream(
@@ -367,9 +363,8 @@ fn run_clickstream(
     manifest.model = clickstream::tables::model_facts(c);
     manifest.model.insert("timezone".into(), serde_json::json!("UTC"));
     let tables = clickstream::tables::tables(c, &run);
-    manifest.tables = table_counts(&tables);
     let enc = Encoding { row_group_rows: c.row_group_rows, zstd_level: c.zstd_level };
-    write_kind_tables(dir, &tables, enc, &[], manifest, progress)
+    write_run(dir, loaded, &tables, enc, &[], manifest, progress)
 }
 
 fn run_kitchen(
@@ -408,13 +403,8 @@ fn run_kitchen(
     let manifest = describe(loaded, &areas, &sim)?;
 
     let ds = Dataset { scenario: scn, areas: &areas, sim };
-    let bar = progress.stage("write", "tables", 2 + crate::sinks::DIMENSION_TABLES.len() as u64);
-    let table_lap = std::sync::Mutex::new(Instant::now());
-    let manifest = write_dataset(dir.path(), &ds, manifest, &|name| {
-        bar.inc(1);
-        timing(name, &mut table_lap.lock().expect("timer lock"));
-    })?;
-    bar.finish_and_clear();
+    let enc = Encoding { row_group_rows: scn.row_group_rows, zstd_level: scn.zstd_level };
+    let written = write_run(dir, loaded, &kitchen_tables(&ds), enc, &[], manifest, progress)?;
     timing("write", &mut lap);
-    Ok((dir.commit()?, manifest))
+    Ok(written)
 }

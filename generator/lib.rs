@@ -5,7 +5,8 @@
 //! `scenario::load` (parse + validate) -> `roads::load_area` (delivery areas and
 //! routing trees) -> `demand::arrivals` -> `lifecycles::simulate` (orders and
 //! their events, per partition) -> `events::merge` (the sorted event table) ->
-//! `sinks::write_dataset` (Parquet, manifest, atomic output directory).
+//! `sinks::write_tables` (Parquet, manifest, atomic output directory); `disorder`
+//! turns a kind's clean tables into delivered streams and their truth.
 //! `generate::run` chains them; `verify` re-checks a dataset; `replay`
 //! streams one. `model` holds the generic building blocks and `seed` builds
 //! every random stream. See ARCHITECTURE.md.
@@ -14,6 +15,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod demand;
+pub mod disorder;
 pub mod error;
 pub mod events;
 pub mod figures;

@@ -29,6 +29,7 @@ pub enum Purpose {
     Supply = 10,
     Sessions = 11,
     Impressions = 12,
+    Disorder = 13,
 }
 
 /// SplitMix64 finaliser: a bijective avalanche mix of 64 bits.

@@ -243,7 +243,7 @@ pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
     let found = match crate::kinds::find(&manifest.scenario.kind) {
         Some(kind) => (kind.verify)(dir, &manifest, &mut p)?,
         None => String::new(),
-    };
+    } + crate::disorder::check::verify(dir, &manifest, &mut p)?.as_str();
     if let Some(g) = golden {
         check_golden(g, &manifest, &mut p)?;
     }
@@ -331,7 +331,7 @@ fn check_manifest(m: &Manifest, p: &mut Problems) {
     let s = &m.scenario;
     p.check(is_identifier(&s.name), || format!("scenario name {:?} is not a plain name", s.name));
     match crate::kinds::find(&s.kind) {
-        Some(kind) => p.check(m.streams == (kind.streams)(), || {
+        Some(kind) => p.check(m.streams == crate::disorder::delivered_streams((kind.streams)(), &m.disorder), || {
             format!("the streams differ from what a {} dataset streams (the manifest was edited)", kind.name)
         }),
         None => p.check(false, || format!("scenario kind {:?} is not one simkit writes", s.kind)),

@@ -373,17 +373,10 @@ fn an_unreachable_broker_is_a_clear_error() {
 }
 
 /// A kind's dataset, generated into `tmp`.
-fn kind_dataset(tmp: &Path, scenario: &str, days: &str) -> PathBuf {
+fn kind_dataset(tmp: &Path, scenario: &str, days: &str, extra: &[&str]) -> PathBuf {
     let ds = tmp.join(scenario);
-    simkit_ok(&[
-        "generate",
-        &format!("scenarios/{scenario}.toml"),
-        "--out",
-        ds.to_str().unwrap(),
-        "--days",
-        days,
-        "-q",
-    ]);
+    let s = format!("scenarios/{scenario}.toml");
+    simkit_ok(&[&["generate", &s, "--out", ds.to_str().unwrap(), "--days", days, "-q"], extra].concat());
     ds
 }
 
@@ -423,15 +416,32 @@ fn text_ms(text: &str) -> i64 {
     chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S%.f").unwrap().and_utc().timestamp_millis()
 }
 
-/// A topic holds exactly `want`, once each, in order, keyed and stamped as documented.
-fn assert_topic_holds(got: &[Value], want: &[Value], key: &str, time: &str, topic: &str) {
+/// The Kafka timestamps of `want` (records of `stream` in order): the
+/// record's `time` field, or for a disordered stream the arrival times of
+/// its delivered table.
+fn stamps(ds: &Path, stream: &str, want: &[Value], time: &str) -> Vec<i64> {
+    let m = simkit::sinks::manifest::Manifest::read(ds).unwrap();
+    let Some(d) = m.disorder.get(stream) else {
+        return want.iter().map(|r| text_ms(r[time].as_str().unwrap())).collect();
+    };
+    let file = ds.join(format!("{}.parquet", d.truth.delivered));
+    let delivered = batches(&file);
+    let arrivals = delivered.iter().flat_map(|b| {
+        let col = b.column_by_name("arrival_time").unwrap();
+        col.as_any().downcast_ref::<arrow::array::TimestampMillisecondArray>().unwrap().values().to_vec()
+    });
+    arrivals.take(want.len()).collect()
+}
+
+/// A topic holds exactly `want`, once each, in order, keyed and stamped `stamps`.
+fn assert_topic_holds(got: &[Value], want: &[Value], key: &str, stamps: &[i64], topic: &str) {
     let offsets: HashSet<u64> = got.iter().map(|r| r["offset"].as_u64().unwrap()).collect();
     assert_eq!(offsets.len(), got.len(), "{topic}: a record arrived twice");
     let values: Vec<&Value> = got.iter().map(|r| &r["value"]).collect();
     assert_eq!(values, want.iter().collect::<Vec<_>>(), "{topic}: not exactly the replayed records, in order");
-    for r in got {
+    for (r, &stamp) in got.iter().zip(stamps) {
         assert_eq!(r["key"].as_str(), r["value"][key].as_str(), "{topic}: key is the {key}");
-        assert_eq!(r["timestamp"].as_i64().unwrap(), text_ms(r["value"][time].as_str().unwrap()), "{topic}: timestamp");
+        assert_eq!(r["timestamp"].as_i64().unwrap(), stamp, "{topic}: timestamp");
     }
 }
 
@@ -439,7 +449,17 @@ fn retail_streams_reach_their_topics_exactly_once_across_kills() {
     let (tansu, python) = tools().unwrap();
     let broker = Broker::start(&tansu, None);
     let tmp = tempfile::tempdir().unwrap();
-    let ds = kind_dataset(tmp.path(), "smoothie", "30");
+    // Purchases out of order and some twice: every delivery once, in arrival order.
+    let disorder = [
+        "--set",
+        "disorder.purchases.out_of_order_s=600",
+        "--set",
+        "disorder.purchases.duplicates.share=0.05",
+        "--set",
+        "disorder.purchases.duplicates.delay_s.constant.value=30",
+    ];
+    let ds = kind_dataset(tmp.path(), "smoothie", "30", &disorder);
+    assert!(simkit::sinks::manifest::Manifest::read(&ds).unwrap().disorder["purchases"].counts.duplicates > 0);
     let window = ["--start-day", "29", "--catch-up-to", "2024-01-01T23:00:00Z", "--speed", "1e-9"];
     let streams = [
         ("products", "product_id", "event_time"),
@@ -478,7 +498,7 @@ fn retail_streams_reach_their_topics_exactly_once_across_kills() {
             }
             let topic = format!("sm{round}.{stream}");
             let got = if want.is_empty() { Vec::new() } else { read_kind(&python, broker.port, &topic, "json") };
-            assert_topic_holds(&got, &want, key, time, &topic);
+            assert_topic_holds(&got, &want, key, &stamps(&ds, stream, &want, time), &topic);
         }
     }
     eprintln!("{kills} kills");
@@ -489,7 +509,7 @@ fn weather_reports_arrive_as_protobuf_keyed_by_station() {
     let (tansu, python) = tools().unwrap();
     let broker = Broker::start(&tansu, None);
     let tmp = tempfile::tempdir().unwrap();
-    let ds = kind_dataset(tmp.path(), "weather", "60");
+    let ds = kind_dataset(tmp.path(), "weather", "60", &[]);
     let window = ["--start-day", "59", "--catch-up-to", "2000-01-01T00:00:00Z"];
     let sink = format!("kafka://127.0.0.1:{}/weather.{{stream}}", broker.port);
     simkit_ok(
@@ -508,7 +528,7 @@ fn weather_reports_arrive_as_protobuf_keyed_by_station() {
             r
         })
         .collect();
-    assert_topic_holds(&got, &as_json, "station", "date", "weather.reports");
+    assert_topic_holds(&got, &as_json, "station", &stamps(&ds, "reports", &want, "date"), "weather.reports");
     let per_partition: HashSet<(String, i64)> =
         got.iter().map(|r| (r["key"].as_str().unwrap().to_string(), r["partition"].as_i64().unwrap())).collect();
     assert_eq!(per_partition.len(), 15, "each station's reports share one partition");
@@ -518,7 +538,7 @@ fn clickstream_streams_reach_their_topics_keyed() {
     let (tansu, python) = tools().unwrap();
     let broker = Broker::start(&tansu, None);
     let tmp = tempfile::tempdir().unwrap();
-    let ds = kind_dataset(tmp.path(), "clickstream", "2");
+    let ds = kind_dataset(tmp.path(), "clickstream", "2", &[]);
     let window = ["--start-day", "1", "--catch-up-to", "2024-01-01T12:00:00Z"];
     let sink = format!("kafka://127.0.0.1:{}/cs.{{stream}}", broker.port);
     simkit_ok(&[&["replay", ds.to_str().unwrap(), "--sink", &sink, "-q"], &window[..]].concat());
@@ -530,6 +550,7 @@ fn clickstream_streams_reach_their_topics_keyed() {
         let want = dir_records(&ds, stream, &[&["--stream", stream], &window[..]].concat());
         assert!(want.len() > 100, "{stream}: {} records", want.len());
         let topic = format!("cs.{stream}");
-        assert_topic_holds(&read_kind(&python, broker.port, &topic, "json"), &want, key, time, &topic);
+        let got = read_kind(&python, broker.port, &topic, "json");
+        assert_topic_holds(&got, &want, key, &stamps(&ds, stream, &want, time), &topic);
     }
 }

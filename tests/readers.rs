@@ -30,6 +30,10 @@ fn main() -> std::process::ExitCode {
         ("pyarrow_and_duckdb_read_the_retail_tables", pyarrow_and_duckdb_read_the_retail_tables),
         ("duckdb_joins_clicks_to_impressions_within_the_bound", duckdb_joins_clicks_to_impressions_within_the_bound),
         (
+            "the_disorder_truth_recomputed_in_sql_and_python_equals_truth",
+            the_disorder_truth_recomputed_in_sql_and_python_equals_truth,
+        ),
+        (
             "a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones",
             a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones,
         ),
@@ -69,6 +73,24 @@ fn pyarrow_and_duckdb_read_the_retail_tables() {
 
 fn duckdb_joins_clicks_to_impressions_within_the_bound() {
     check_kind("clickstream.toml", "check_clickstream.py");
+}
+
+/// The clickstream's disordered events, and impressions with drops and
+/// nulls grouped by user: truth/ recomputed by tests/readers/check_disorder.py.
+fn the_disorder_truth_recomputed_in_sql_and_python_equals_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ds");
+    let scenario = root().join("scenarios/clickstream.toml");
+    let sets = [
+        "disorder.impressions.drop_share=0.02",
+        "disorder.impressions.nulls.ad_id=0.05",
+        "disorder.impressions.truth.keys=[\"user_id\"]",
+    ];
+    let mut args = vec!["generate", scenario.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--days", "2", "-q"];
+    args.extend(sets.iter().flat_map(|s| ["--set", s]));
+    simkit_ok(&args);
+    let text = run_checker("check_disorder.py", &[&dir], "truth recomputed and equal");
+    assert!(text.contains("disorder: impressions:") && text.contains("disorder: events:"), "{text}");
 }
 
 fn a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones() {

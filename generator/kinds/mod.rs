@@ -62,6 +62,11 @@ pub struct Kind {
     /// Other `(table, time column)`s whose rows lie inside the window,
     /// which replay checks besides the streams.
     pub windowed: &'static [(&'static str, &'static str)],
+    /// Per stream, the columns that identify a record (a disordered
+    /// stream's default `id`; otherwise its key and time).
+    pub ids: &'static [(&'static str, &'static [&'static str])],
+    /// Time-bounded joins between its tables whose matches `truth/` counts.
+    pub joins: fn(&Manifest) -> Vec<crate::disorder::JoinSpec>,
 }
 
 const CASPERS_TABLES: &[StarterFile] = &[
@@ -93,6 +98,8 @@ pub const KINDS: &[Kind] = &[
         verify: crate::verify::kitchen_checks,
         streams: crate::sinks::kitchen_streams,
         windowed: &[("orders", "created_at")],
+        ids: &[("events", &["order_id", "sequence"])],
+        joins: |_| Vec::new(),
     },
     Kind {
         name: "retail",
@@ -113,6 +120,8 @@ pub const KINDS: &[Kind] = &[
         verify: retail::checks::verify,
         streams: retail::tables::streams,
         windowed: &[],
+        ids: &[("purchases", &["transaction_id", "product_id"])],
+        joins: |_| Vec::new(),
     },
     Kind {
         name: "weather",
@@ -127,6 +136,8 @@ pub const KINDS: &[Kind] = &[
         verify: weather::checks::verify,
         streams: weather::tables::streams,
         windowed: &[],
+        ids: &[("reports", &["station", "date"])],
+        joins: |_| Vec::new(),
     },
     Kind {
         name: "clickstream",
@@ -141,6 +152,8 @@ pub const KINDS: &[Kind] = &[
         verify: clickstream::checks::verify,
         streams: clickstream::tables::streams,
         windowed: &[],
+        ids: &[("events", &["event_id"]), ("impressions", &["impression_id"]), ("clicks", &["click_id"])],
+        joins: clickstream::tables::joins,
     },
 ];
 

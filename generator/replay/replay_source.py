@@ -45,6 +45,9 @@ record, in order, typed by the field's ``as`` (string and id: string; int:
 bigint; float: double; decimal: decimal(12,2); bool: boolean; bool01: int,
 1 or 0; time: the record's text, UTC ``YYYY-MM-DD HH:MM:SS.ffffff``; date:
 ``YYYY-MM-DD``), then ``event_time timestamp`` (the stream's time column).
+A disordered stream (docs/disorder.md) serves its delivered table in arrival
+order and ends with ``arrival_time timestamp`` instead; its event time is the
+record's own field (``to_timestamp(event_time)``, ``to_timestamp(ts)``, ...).
 The ghost kitchen's ``events``:
 ``event_id string, event_type string, ts string, location_id int,
 order_id string, sequence int, body string, event_time timestamp``
@@ -545,8 +548,10 @@ def event_ids(fingerprint, order_id, sequence):
     return _cat(part(0, 8), "-", part(8, 12), "-5", part(13, 16), "-", variant, part(17, 20), "-", part(20, 32))
 
 
-def encode(rb, fingerprint):
-    """events.parquet rows (COLUMNS) -> output rows (ARROW_SCHEMA), as one record batch."""
+def encode(rb, fingerprint, spec=None):
+    """events.parquet rows (COLUMNS) -> output rows (ARROW_SCHEMA, its last
+    column the stream's time), as one record batch."""
+    spec = spec or _KITCHEN_STREAM
     ts = rb.column("ts")
     event_type = pc.cast(rb.column("event_type"), pa.string())
     order_id = pc.cast(rb.column("order_id"), pa.string())
@@ -560,9 +565,9 @@ def encode(rb, fingerprint):
             order_id,
             pc.cast(sequence, pa.int32()),
             bodies(rb, event_type),
-            pc.cast(ts, pa.timestamp("us", tz="UTC")),
+            pc.cast(rb.column(spec["time"]), pa.timestamp("us", tz="UTC")),
         ],
-        schema=ARROW_SCHEMA,
+        names=ARROW_SCHEMA.names[:-1] + [time_column_name(spec)],
     )
 
 
@@ -588,18 +593,23 @@ def choose_stream(manifest, name):
     raise ValueError(f"stream={name!r}: the dataset has no such stream; its streams: {', '.join(names)}")
 
 
+def time_column_name(spec):
+    """The source's last column: the stream's time (arrival_time for a disordered stream)."""
+    return "arrival_time" if spec["time"] == "arrival_time" else "event_time"
+
+
 def schema_ddl(spec):
-    """The source's columns for a stream: the record's fields, then event_time."""
+    """The source's columns for a stream: the record's fields, then its time column."""
     if spec["record"] == "ghost_kitchen_event":
-        return SCHEMA_DDL
+        return SCHEMA_DDL.replace("event_time timestamp", f"{time_column_name(spec)} timestamp")
     cols = [f"`{f['name']}` {_FIELD_TYPES[f['as']]}" for f in spec["fields"]]
-    return ", ".join(cols + ["event_time timestamp"])
+    return ", ".join(cols + [f"{time_column_name(spec)} timestamp"])
 
 
 def read_columns(spec):
     """The table columns a stream's records are built from."""
     if spec["record"] == "ghost_kitchen_event":
-        return COLUMNS
+        return COLUMNS + ([spec["time"]] if spec["time"] not in COLUMNS else [])
     cols = [f["column"] for f in spec["fields"]]
     return cols + ([spec["time"]] if spec["time"] not in cols else [])
 
@@ -637,7 +647,7 @@ def encode_fields(rb, spec):
         names.append(f["name"])
     ms = time_ms(rb.column(spec["time"]))
     arrays.append(pc.cast(pc.cast(ms, pa.timestamp("ms", tz="UTC")), pa.timestamp("us", tz="UTC")))
-    names.append("event_time")
+    names.append(time_column_name(spec))
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
@@ -781,7 +791,7 @@ class SimkitReplayReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         for at in range(0, hi - lo, BATCH_ROWS):
             chunk = table.slice(at, BATCH_ROWS).combine_chunks().to_batches()
             for rb in chunk:
-                yield encode(rb, fp) if spec["record"] == "ghost_kitchen_event" else encode_fields(rb, spec)
+                yield encode(rb, fp, spec) if spec["record"] == "ghost_kitchen_event" else encode_fields(rb, spec)
 
     def commit(self, end):
         pass
@@ -801,8 +811,8 @@ class SimkitSource(DataSource):
     def streamReader(self, schema):
         settings = parse_options(self.options)
         spec = settings["spec"]
-        want = ARROW_SCHEMA.names if spec["record"] == "ghost_kitchen_event" else (
-            [f["name"] for f in spec["fields"]] + ["event_time"])
+        want = (ARROW_SCHEMA.names[:-1] if spec["record"] == "ghost_kitchen_event" else
+                [f["name"] for f in spec["fields"]]) + [time_column_name(spec)]
         names = [f.name for f in schema.fields]
         if names != want:
             raise ValueError(f"schema: the simkit source produces {schema_ddl(spec)}; got columns {names}")

@@ -58,7 +58,9 @@ impl TableFile {
                 return Err(Error(format!("{}: `{time}` is {other}, expected timestamp[ms] or date32", path.display())))
             }
         };
-        let roots = columns.iter().map(|c| root(c)).collect::<Result<Vec<_>>>()?;
+        // The time column orders the rows, whether or not the record holds it.
+        let mut roots = columns.iter().map(|c| root(c)).collect::<Result<Vec<_>>>()?;
+        roots.push(time_root);
         let descr = meta.metadata().file_metadata().schema_descr_ptr();
         let projection = ProjectionMask::roots(&descr, roots.iter().copied());
         let ts_only = ProjectionMask::roots(&descr, [time_root]);

@@ -39,7 +39,7 @@ fn selected_streams(dir: &Path, m: &Manifest, opts: &Options) -> Result<(Vec<Str
     let kind = crate::kinds::find(&m.scenario.kind).ok_or_else(|| {
         Error(format!("{}: manifest.json: {}", dir.display(), crate::kinds::unknown(&m.scenario.kind)))
     })?;
-    let declared = (kind.streams)();
+    let declared = crate::disorder::delivered_streams((kind.streams)(), &m.disorder);
     if !m.streams.is_empty() && m.streams != declared {
         return Err(Error(format!(
             "{}: manifest.json's streams differ from what a {} dataset streams: the manifest was edited or another simkit version made it (regenerate the dataset)",

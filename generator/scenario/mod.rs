@@ -22,6 +22,8 @@ pub use kitchen::KitchenScenario;
 /// A validated scenario and the fingerprint of everything it was built from.
 pub struct Scenario {
     pub model: Model,
+    /// The scenario's `[disorder]` (empty: every stream is delivered as generated).
+    pub disorder: crate::disorder::Plan,
     /// sha256 over the scenario text, the overrides and every input table.
     pub hash: String,
 }
@@ -66,13 +68,14 @@ pub fn from_document(mut doc: Document, sets: &[String]) -> Result<Scenario> {
         _ => &kinds::KINDS[0],
     };
     let model = (kind.load)(&doc)?;
+    let disorder = crate::disorder::spec::load(&doc, kind)?;
     let mut h = Sha256::new();
     h.update(doc.text().as_bytes());
     for s in sets {
         h.update(b"\0--set\0");
         h.update(s.as_bytes());
     }
-    let mut scenario = Scenario { model, hash: String::new() };
+    let mut scenario = Scenario { model, disorder, hash: String::new() };
     for input in scenario.inputs() {
         let bytes = std::fs::read(input).map_err(|e| Error(format!("{}: {e}", input.display())))?;
         h.update(&bytes);

@@ -45,6 +45,9 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub model: BTreeMap<String, serde_json::Value>,
     pub files: BTreeMap<String, FileInfo>,
+    /// The disordered streams: what their truth covers and their counts (see [`crate::disorder`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub disorder: BTreeMap<String, crate::disorder::DisorderInfo>,
     /// What replay streams (the kind's declaration, see [`crate::streams`];
     /// outside the fingerprint, checked against the kind by replay).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

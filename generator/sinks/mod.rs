@@ -2,7 +2,7 @@
 //! temporary sibling directory and swapped into place only when complete
 //! ([`output`]), so a failed or interrupted run leaves nothing behind and
 //! never touches what it was not asked to replace. The entry point is
-//! [`write_dataset`].
+//! [`write_tables`].
 
 pub mod dims;
 pub mod files;
@@ -41,7 +41,8 @@ const ORDERS_SPECIAL: &[Special] = &[DeltaLength("order_id"), SortKey("created_a
 /// One table of a dataset as the Parquet writer takes it: a schema, a row
 /// count and a function that builds any range of rows.
 pub struct Table<'a> {
-    pub name: &'static str,
+    /// The file is `<name>.parquet` (a name may hold a folder: `truth/windows`).
+    pub name: String,
     pub schema: SchemaRef,
     pub rows: usize,
     pub special: &'static [Special],
@@ -50,9 +51,9 @@ pub struct Table<'a> {
 
 impl<'a> Table<'a> {
     /// A small table built whole, written from slices of it.
-    pub fn whole(name: &'static str, batch: RecordBatch) -> Table<'a> {
+    pub fn whole(name: &str, batch: RecordBatch) -> Table<'a> {
         Table {
-            name,
+            name: name.to_string(),
             schema: batch.schema(),
             rows: batch.num_rows(),
             special: &[],
@@ -72,16 +73,19 @@ pub struct Tool {
 /// their encoding fills the gaps of its pipeline.
 pub fn write_tables(
     dir: &Path,
-    tables: &[Table],
+    tables: &[&Table],
     enc: parquet::Encoding,
     tools: &[Tool],
     mut manifest: Manifest,
     on_table: &(dyn Fn(&str) + Sync),
 ) -> Result<Manifest> {
-    let write = |t: &Table| -> Result<(String, FileInfo)> {
+    let write = |t: &&Table| -> Result<(String, FileInfo)> {
         let file = format!("{}.parquet", t.name);
+        if let Some(parent) = dir.join(&file).parent().filter(|p| *p != dir) {
+            std::fs::create_dir_all(parent).context(|| format!("{}: cannot create", parent.display()))?;
+        }
         let info = parquet::write_table(&dir.join(&file), t.schema.clone(), t.rows, enc, t.special, |r| (t.batch)(r))?;
-        on_table(t.name);
+        on_table(&t.name);
         Ok((file, info))
     };
     let (first, rest) = tables.split_first().ok_or_else(|| Error("a dataset needs at least one table".into()))?;
@@ -99,25 +103,18 @@ pub fn write_tables(
     Ok(manifest)
 }
 
-/// Writes the ghost-kitchen dataset: events, orders, the dimension tables,
-/// the Spark replay source and the manifest.
-pub fn write_dataset(
-    dir: &Path,
-    ds: &Dataset,
-    manifest: Manifest,
-    on_table: &(dyn Fn(&str) + Sync),
-) -> Result<Manifest> {
-    let enc = parquet::Encoding { row_group_rows: ds.scenario.row_group_rows, zstd_level: ds.scenario.zstd_level };
+/// The ghost-kitchen tables: events, orders and the dimension tables.
+pub fn kitchen_tables<'a>(ds: &'a Dataset) -> Vec<Table<'a>> {
     let mut tables = vec![
         Table {
-            name: "events",
+            name: "events".into(),
             schema: events_schema(),
             rows: ds.sim.events.len(),
             special: EVENTS_SPECIAL,
             batch: Box::new(|r| ds.events_batch(r)),
         },
         Table {
-            name: "orders",
+            name: "orders".into(),
             schema: orders_schema(),
             rows: ds.sim.orders.len(),
             special: ORDERS_SPECIAL,
@@ -125,7 +122,7 @@ pub fn write_dataset(
         },
     ];
     tables.extend(DIMENSION_TABLES.iter().map(|&name| Table::whole(name, dims::table(name, ds))));
-    write_tables(dir, &tables, enc, &[], manifest, on_table)
+    tables
 }
 
 /// The ghost kitchen's one stream: `events`, each row an event record keyed

@@ -273,15 +273,13 @@ fn check_replaceable(shown: &str, target: &Path, parent: &Path) -> Result<()> {
     if device(&meta) != device(&parent_meta) || is_root {
         return refuse("is a mount point");
     }
+    let listed = Manifest::listed_files(target);
     let mut entries = Vec::new();
-    for e in std::fs::read_dir(target).context(|| format!("{shown}: cannot list the directory"))? {
-        let e = e.context(|| format!("{shown}: cannot list the directory"))?;
-        entries.push((e.file_name().to_string_lossy().to_string(), e.path()));
-    }
+    list_entries(shown, target, "", listed.as_deref().unwrap_or_default(), &mut entries)?;
     if entries.is_empty() {
         return Ok(());
     }
-    let Some(listed) = Manifest::listed_files(target) else {
+    let Some(listed) = listed else {
         return refuse("exists and is not a simkit dataset (no manifest.json written by simkit)");
     };
     let mut foreign: Vec<&str> =
@@ -295,6 +293,29 @@ fn check_replaceable(shown: &str, target: &Path, parent: &Path) -> Result<()> {
         let m = std::fs::symlink_metadata(path).context(|| path.display().to_string())?;
         if !m.is_file() || device(&m) != device(&meta) {
             return refuse(&format!("its entry {name} is not a plain file of the dataset"));
+        }
+    }
+    Ok(())
+}
+
+/// The entries of `dir` as paths relative to the dataset (`prefix` is
+/// `dir`'s), descending into the folders that the dataset's files lie in.
+fn list_entries(
+    shown: &str,
+    dir: &Path,
+    prefix: &str,
+    listed: &[String],
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<()> {
+    for e in std::fs::read_dir(dir).context(|| format!("{shown}: cannot list the directory"))? {
+        let e = e.context(|| format!("{shown}: cannot list the directory"))?;
+        let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+        let folder = format!("{name}/");
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && listed.iter().any(|l| l.starts_with(&folder)) {
+            list_entries(shown, &e.path(), &folder, listed, out)?;
+        } else {
+            out.push((name, e.path()));
         }
     }
     Ok(())

@@ -27,6 +27,10 @@ pub struct ClickstreamFile {
     pub ads: AdsSpec,
     #[serde(default)]
     pub output: OutputSpec,
+    /// Late, duplicate, out-of-order, dropped and null records per stream, and the truth to compute (docs/disorder.md).
+    #[serde(default)]
+    #[allow(dead_code)] // read by crate::disorder::spec::load
+    pub disorder: crate::disorder::DisorderSection,
 }
 
 #[derive(Deserialize, JsonSchema)]

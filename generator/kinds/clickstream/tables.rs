@@ -110,21 +110,21 @@ const CLICKS_SPECIAL: &[Special] = &[Special::SortKey("click_time")];
 pub fn tables<'a>(s: &'a ClickstreamScenario, run: &'a Run) -> Vec<Table<'a>> {
     vec![
         Table {
-            name: "events",
+            name: "events".into(),
             schema: events_schema(),
             rows: run.events.len(),
             special: EVENTS_SPECIAL,
             batch: Box::new(move |rows| events_batch(s, run, rows)),
         },
         Table {
-            name: "impressions",
+            name: "impressions".into(),
             schema: impressions_schema(),
             rows: run.impressions.len(),
             special: IMPRESSIONS_SPECIAL,
             batch: Box::new(move |rows| impressions_batch(s, run, rows)),
         },
         Table {
-            name: "clicks",
+            name: "clicks".into(),
             schema: clicks_schema(),
             rows: run.clicks.len(),
             special: CLICKS_SPECIAL,
@@ -148,6 +148,20 @@ pub fn model_facts(s: &ClickstreamScenario) -> std::collections::BTreeMap<String
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
+}
+
+/// Clicks joined to their impressions within the bound (the manifest's `max_click_delay_ms`).
+pub fn joins(m: &crate::sinks::manifest::Manifest) -> Vec<crate::disorder::JoinSpec> {
+    let bound_ms = m.model.get("max_click_delay_ms").and_then(serde_json::Value::as_i64).unwrap_or(0);
+    vec![crate::disorder::JoinSpec {
+        name: "clicks_to_impressions".into(),
+        left: "impressions".into(),
+        left_time: "impression_time".into(),
+        right: "clicks".into(),
+        right_time: "click_time".into(),
+        on: "impression_id".into(),
+        bound_ms,
+    }]
 }
 
 /// The streams: user events keyed by user, impressions and clicks keyed by

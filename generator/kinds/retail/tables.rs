@@ -133,7 +133,7 @@ const PURCHASES_SPECIAL: &[Special] = &[Special::DeltaLength("transaction_id"), 
 pub fn tables<'a>(s: &'a RetailScenario, run: &'a RetailRun) -> Vec<Table<'a>> {
     vec![
         Table {
-            name: "purchases",
+            name: "purchases".into(),
             schema: purchases_schema(),
             rows: run.purchases.len(),
             special: PURCHASES_SPECIAL,

@@ -59,7 +59,7 @@ fn reports_batch(s: &WeatherScenario, stations: &[Station], r: &Reports, rows: R
 pub fn tables<'a>(s: &'a WeatherScenario, stations: &'a [Station], r: &'a Reports) -> Vec<Table<'a>> {
     vec![
         Table {
-            name: "reports",
+            name: "reports".into(),
             schema: reports_schema(),
             rows: r.degrees.len(),
             special: REPORTS_SPECIAL,
