@@ -291,6 +291,9 @@ fn run(cli: Cli) -> Result<()> {
             let loaded = scenario::load(&a.scenario, &a.sets)?;
             let kind = loaded.model.kind().name;
             println!("{}: ok — kind {kind}: {}", a.scenario.display(), loaded.model.summary());
+            if !loaded.disorder.is_empty() {
+                println!("  {}", loaded.disorder.summary());
+            }
             Ok(())
         }
         Command::New { kind, file } => {

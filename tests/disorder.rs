@@ -112,6 +112,11 @@ fn clickstream_deliveries_follow_the_scenario_and_leave_the_clean_table_alone() 
     let dup_share = dups / originals;
     assert!((dup_share - 0.01).abs() < 0.003, "duplicate share {dup_share}");
     assert!(simkit_ok(&["verify", dirty.to_str().unwrap()]).contains("truth recomputed"));
+    let said = simkit_ok(&["validate", clickstream().to_str().unwrap()]);
+    assert!(
+        said.contains("disordered streams: events (out of order by up to 300 s, 10 % late, 1 % duplicated)"),
+        "{said}"
+    );
 }
 
 /// A copy of the canonical scenario with disorder on its events.

@@ -75,22 +75,57 @@ fn duckdb_joins_clicks_to_impressions_within_the_bound() {
     check_kind("clickstream.toml", "check_clickstream.py");
 }
 
-/// The clickstream's disordered events, and impressions with drops and
-/// nulls grouped by user: truth/ recomputed by tests/readers/check_disorder.py.
+/// truth/ recomputed by tests/readers/check_disorder.py, over disorder on
+/// every other kind: the clickstream's events (as shipped) and impressions
+/// with drops and nulls grouped by user; retail purchases with nulls and
+/// duplicates grouped by product and membership, products (ids with a
+/// timestamp) half dropped; weather reports (dates) a day late, grouped by station.
 fn the_disorder_truth_recomputed_in_sql_and_python_equals_truth() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ds");
-    let scenario = root().join("scenarios/clickstream.toml");
-    let sets = [
-        "disorder.impressions.drop_share=0.02",
-        "disorder.impressions.nulls.ad_id=0.05",
-        "disorder.impressions.truth.keys=[\"user_id\"]",
+    let cases: [(&str, &str, &[&str]); 3] = [
+        (
+            "clickstream.toml",
+            "impressions",
+            &[
+                "time.days=2",
+                "disorder.impressions.drop_share=0.02",
+                "disorder.impressions.nulls.ad_id=0.05",
+                "disorder.impressions.truth.keys=[\"user_id\"]",
+            ],
+        ),
+        (
+            "smoothie.toml",
+            "purchases",
+            &[
+                "disorder.purchases.nulls.member_discount=0.2",
+                "disorder.purchases.duplicates.share=0.1",
+                "disorder.purchases.duplicates.delay_s.constant.value=5",
+                "disorder.purchases.truth.keys=[\"product_id\", \"is_member\"]",
+                "disorder.products.drop_share=0.5",
+            ],
+        ),
+        (
+            "weather.toml",
+            "reports",
+            &[
+                "disorder.reports.late.share=0.3",
+                "disorder.reports.late.delay_s.uniform.min=0",
+                "disorder.reports.late.delay_s.uniform.max=86400",
+                "disorder.reports.nulls.degrees=0.1",
+                "disorder.reports.truth.keys=[\"station\"]",
+                "disorder.reports.truth.window_s=[86400, 604800]",
+            ],
+        ),
     ];
-    let mut args = vec!["generate", scenario.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--days", "2", "-q"];
-    args.extend(sets.iter().flat_map(|s| ["--set", s]));
-    simkit_ok(&args);
-    let text = run_checker("check_disorder.py", &[&dir], "truth recomputed and equal");
-    assert!(text.contains("disorder: impressions:") && text.contains("disorder: events:"), "{text}");
+    let tmp = tempfile::tempdir().unwrap();
+    for (scenario, stream, sets) in cases {
+        let dir = tmp.path().join(scenario);
+        let scenario = root().join("scenarios").join(scenario);
+        let mut args = vec!["generate", scenario.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"];
+        args.extend(sets.iter().flat_map(|s| ["--set", s]));
+        simkit_ok(&args);
+        let text = run_checker("check_disorder.py", &[&dir], "truth recomputed and equal");
+        assert!(text.contains(&format!("disorder: {stream}:")), "{text}");
+    }
 }
 
 fn a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones() {

@@ -28,6 +28,18 @@ pub fn times_ms(col: &dyn Array) -> Res<Vec<i64>> {
     }
 }
 
+/// `col` ready for an `ArrayFormatter`: a timestamp with a zone (UTC in
+/// every simkit table) without it, so it shows as UTC, `2024-01-01T08:00:00`.
+pub fn for_display(col: &dyn Array) -> Res<ArrayRef> {
+    let array = arrow::array::make_array(col.to_data());
+    match col.data_type() {
+        DataType::Timestamp(unit, Some(_)) => {
+            cast(&array, &DataType::Timestamp(*unit, None)).map_err(|e| e.to_string())
+        }
+        _ => Ok(array),
+    }
+}
+
 /// Dense ids of a column's values (as text), null as `None`.
 #[derive(Default)]
 pub struct Interned {
@@ -39,7 +51,8 @@ pub struct Interned {
 
 impl Interned {
     fn push_column(&mut self, col: &dyn Array) -> Res<()> {
-        let f = ArrayFormatter::try_new(col, &FormatOptions::default()).map_err(|e| e.to_string())?;
+        let shown = for_display(col)?;
+        let f = ArrayFormatter::try_new(shown.as_ref(), &FormatOptions::default()).map_err(|e| e.to_string())?;
         for i in 0..col.len() {
             if col.is_null(i) {
                 self.ids.push(None);

@@ -14,6 +14,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use rand::Rng;
 
+use super::columns::for_display;
 use super::spec::StreamPlan;
 use crate::events::utc_ms;
 use crate::seed::{stream, Purpose};
@@ -106,17 +107,25 @@ fn delivered_schema(clean: &Schema, plan: &StreamPlan) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// The id of row `i` of `b`: its id columns as Arrow displays them, joined by `/`.
-pub fn id_text(b: &RecordBatch, id: &[String], i: usize) -> String {
-    let options = FormatOptions::default();
-    let parts: Vec<String> = id
+/// The ids of a batch's rows: the id columns as Arrow displays them
+/// (timestamps as UTC without a zone), joined by `/`.
+fn id_texts(b: &RecordBatch, id: &[String], rows: impl Iterator<Item = Option<usize>>) -> StringArray {
+    let shown: Vec<ArrayRef> = id
         .iter()
         .map(|c| {
             let col = b.column_by_name(c).expect("id columns are validated against the record");
-            ArrayFormatter::try_new(col.as_ref(), &options).map(|f| f.value(i).to_string()).unwrap_or_default()
+            for_display(col.as_ref()).expect("a column of a simkit table displays")
         })
         .collect();
-    parts.join("/")
+    let options = FormatOptions::default();
+    let formatters: Vec<ArrayFormatter> =
+        shown.iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("displayable")).collect();
+    rows.map(|i| {
+        let i = i?;
+        let parts: Vec<String> = formatters.iter().map(|f| f.value(i).to_string()).collect();
+        Some(parts.join("/"))
+    })
+    .collect()
 }
 
 const DELIVERED_SPECIAL: &[Special] = &[Special::SortKey("arrival_time")];
@@ -152,9 +161,67 @@ pub fn delivered_table<'a>(clean: &'a Table<'a>, plan: &'a StreamPlan, order: &'
                 .collect();
             columns.push(utc_times(copies.iter().map(|d| d.arrival_ms)));
             columns.push(Arc::new(BooleanArray::from_iter(copies.iter().map(|d| Some(d.late)))));
-            let dup_of = copies.iter().enumerate().map(|(i, d)| d.duplicate.then(|| id_text(&taken, &plan.id, i)));
-            columns.push(Arc::new(dup_of.collect::<StringArray>()));
+            let dup_of = copies.iter().enumerate().map(|(i, d)| d.duplicate.then_some(i));
+            columns.push(Arc::new(id_texts(&taken, &plan.id, dup_of)));
             RecordBatch::try_new(out_schema.clone(), columns).expect("delivered columns match their schema")
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disorder::spec::Delay;
+    use crate::model::dist::DistSpec;
+
+    fn plan(late: Option<f64>, dup: Option<f64>, drop_share: f64, out_of_order_ms: i64) -> StreamPlan {
+        let delay =
+            |share: f64, min: f64, max: f64| Delay { share, delay: DistSpec::Uniform { min, max }.compile().unwrap() };
+        StreamPlan {
+            index: 0,
+            stream: crate::kinds::clickstream::tables::streams().remove(0),
+            late: late.map(|s| delay(s, 300.0, 1800.0)),
+            duplicates: dup.map(|s| delay(s, 1.0, 60.0)),
+            out_of_order_ms,
+            drop_share,
+            nulls: Vec::new(),
+            id: vec!["event_id".into()],
+            window_s: vec![60],
+            watermark_s: vec![0],
+            keys: Vec::new(),
+            sums: Vec::new(),
+            distinct: "user_id".into(),
+        }
+    }
+
+    fn times() -> Vec<i64> {
+        (0..20_000).map(|i| i * 1_000).collect()
+    }
+
+    #[test]
+    fn without_disorder_every_record_arrives_once_at_its_event_time() {
+        let d = deliver(&plan(None, None, 0.0, 0), 1, 0, &times());
+        assert!(d.iter().enumerate().all(|(i, d)| d.row as usize == i && d.arrival_ms == i as i64 * 1000));
+        assert!(d.iter().all(|d| !d.late && !d.duplicate && d.nulls == 0));
+    }
+
+    #[test]
+    fn deliveries_follow_the_plan_and_its_seed() {
+        let p = plan(Some(0.1), Some(0.05), 0.02, 5_000);
+        let t = times();
+        let d = deliver(&p, 7, 0, &t);
+        assert_eq!(d, deliver(&p, 7, 0, &t), "same seed, same deliveries");
+        assert_ne!(d, deliver(&p, 8, 0, &t), "another seed, other deliveries");
+        assert!(d.windows(2).all(|w| (w[0].arrival_ms, w[0].row) <= (w[1].arrival_ms, w[1].row)));
+        let originals: Vec<&Delivery> = d.iter().filter(|x| !x.duplicate).collect();
+        let share = |n: usize| n as f64 / t.len() as f64;
+        assert!((share(t.len() - originals.len()) - 0.02).abs() < 0.006, "drops");
+        assert!((share(originals.iter().filter(|x| x.late).count()) - 0.1).abs() < 0.01, "late");
+        assert!((share(d.len() - originals.len()) - 0.05 * 0.98).abs() < 0.008, "duplicates");
+        for x in &originals {
+            let lag = x.arrival_ms - t[x.row as usize];
+            let range = if x.late { 300_000..=1_800_000 } else { 0..=5_000 };
+            assert!(range.contains(&lag), "lag {lag}, late {}", x.late);
+        }
     }
 }

@@ -12,7 +12,7 @@ use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use super::columns::times_ms;
+use super::columns::{for_display, times_ms};
 
 /// A time-bounded join of two clean tables.
 #[derive(Clone, Debug, PartialEq)]
@@ -34,7 +34,8 @@ fn keyed_times(batches: impl Iterator<Item = RecordBatch>, on: &str, time: &str)
     for b in batches {
         let key = b.column_by_name(on).ok_or_else(|| format!("no column `{on}`"))?;
         let t = times_ms(b.column_by_name(time).ok_or_else(|| format!("no column `{time}`"))?.as_ref())?;
-        let f = ArrayFormatter::try_new(key.as_ref(), &FormatOptions::default()).map_err(|e| e.to_string())?;
+        let shown = for_display(key.as_ref())?;
+        let f = ArrayFormatter::try_new(shown.as_ref(), &FormatOptions::default()).map_err(|e| e.to_string())?;
         out.extend((0..b.num_rows()).map(|i| (f.value(i).to_string(), t[i])));
     }
     Ok(out)

@@ -127,6 +127,40 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.streams.is_empty()
     }
+
+    /// What `validate` says of it: each disordered stream and its shares.
+    pub fn summary(&self) -> String {
+        let pct = |x: f64| format!("{} %", crate::figures::number(x * 100.0));
+        let streams: Vec<String> = self
+            .streams
+            .iter()
+            .map(|s| {
+                let mut parts = Vec::new();
+                if s.out_of_order_ms > 0 {
+                    parts.push(format!(
+                        "out of order by up to {} s",
+                        crate::figures::number(s.out_of_order_ms as f64 / 1000.0)
+                    ));
+                }
+                if let Some(l) = &s.late {
+                    parts.push(format!("{} late", pct(l.share)));
+                }
+                if let Some(d) = &s.duplicates {
+                    parts.push(format!("{} duplicated", pct(d.share)));
+                }
+                if s.drop_share > 0.0 {
+                    parts.push(format!("{} dropped", pct(s.drop_share)));
+                }
+                parts.extend(s.nulls.iter().map(|(c, share)| format!("{} null {c}", pct(*share))));
+                format!(
+                    "{} ({})",
+                    s.stream.name,
+                    if parts.is_empty() { "as generated".into() } else { parts.join(", ") }
+                )
+            })
+            .collect();
+        format!("disordered streams: {}", streams.join("; "))
+    }
 }
 
 /// The columns of a stream's record and whether each is numeric.

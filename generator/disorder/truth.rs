@@ -257,7 +257,10 @@ const DENSE_CELLS: u64 = 1 << 24;
 /// `(seen, dropped)` per (window, slot), in window then slot order.
 fn tally(cells: impl Iterator<Item = (i64, u32, bool)>, windows: (i64, i64), slots: u32) -> Vec<(i64, u32, [i64; 2])> {
     let (first, last) = windows;
-    let span = (last - first + 1) as u64;
+    if last < first {
+        return Vec::new(); // no deliveries
+    }
+    let span = (last as i128 - first as i128 + 1) as u64;
     if span.saturating_mul(slots as u64) <= DENSE_CELLS {
         let mut dense = vec![[0i64; 2]; (span * slots as u64) as usize];
         for (w, s, drop) in cells {
@@ -394,4 +397,87 @@ pub fn union(batches: &[RecordBatch]) -> Res<RecordBatch> {
         })
         .collect::<Res<Vec<_>>>()?;
     arrow::compute::concat_batches(&schema, &widened).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disorder::columns::Part;
+    use arrow::array::{AsArray, TimestampMillisecondArray};
+    use arrow::datatypes::Int64Type;
+
+    fn spec() -> TruthSpec {
+        TruthSpec {
+            stream: "s".into(),
+            table: "t".into(),
+            time: "ts".into(),
+            delivered: "t_delivered".into(),
+            id: vec!["id".into()],
+            keys: vec!["k".into()],
+            sums: vec!["v".into()],
+            distinct: "u".into(),
+            window_s: vec![60],
+            watermark_s: vec![0, 100],
+        }
+    }
+
+    /// Rows (ts seconds, id, key, user, value) as a clean table.
+    type Row = (i64, &'static str, &'static str, &'static str, i64);
+
+    fn rows(data: &[Row]) -> Rows {
+        let col =
+            |f: fn(&Row) -> &'static str| -> ArrayRef { Arc::new(StringArray::from_iter_values(data.iter().map(f))) };
+        let ts = TimestampMillisecondArray::from_iter_values(data.iter().map(|r| r.0 * 1000)).with_timezone("UTC");
+        let b = batch(vec![
+            (Field::new("ts", utc_ms(), false), Arc::new(ts) as ArrayRef),
+            (Field::new("id", DataType::Utf8, false), col(|r| r.1)),
+            (Field::new("k", DataType::Utf8, false), col(|r| r.2)),
+            (Field::new("u", DataType::Utf8, false), col(|r| r.3)),
+            (Field::new("v", DataType::Int64, false), ints(data.iter().map(|r| r.4).collect())),
+        ]);
+        Rows::read(&spec(), std::iter::once(b), Part::Clean).unwrap()
+    }
+
+    fn int_col(b: &RecordBatch, name: &str) -> Vec<i64> {
+        b.column_by_name(name).unwrap().as_primitive::<Int64Type>().values().to_vec()
+    }
+
+    #[test]
+    fn windows_count_distinct_and_sum_per_key() {
+        let r =
+            rows(&[(0, "a", "x", "u1", 5), (10, "b", "y", "u1", 7), (59, "c", "x", "u2", 1), (60, "d", "x", "u1", 2)]);
+        let w = windows(&spec(), &r).unwrap();
+        // All records: [0, 60) and [60, 120); then key x in both, key y in the first.
+        assert_eq!(int_col(&w, "count"), [3, 1, 2, 1, 1]);
+        assert_eq!(int_col(&w, "distinct_ids"), [2, 1, 2, 1, 1]);
+        assert_eq!(int_col(&w, "sum_v"), [13, 2, 6, 7, 2]);
+        let keys: Vec<Option<&str>> = w.column_by_name("key").unwrap().as_string::<i32>().iter().collect();
+        assert_eq!(keys, [None, None, Some("x"), Some("y"), Some("x")]);
+    }
+
+    #[test]
+    fn a_delivery_is_dropped_when_its_window_ended_at_or_before_the_watermark() {
+        // Arrival order: 120 s, then 59 s (window [0, 60) ends at 60 <= 120 - 0: dropped
+        // with delay 0; 60 > 120 - 100: kept with delay 100), then 150 s.
+        let r = rows(&[(59, "a", "x", "u", 0), (120, "b", "x", "u", 0), (150, "c", "x", "u", 0)]);
+        let w = watermarks(&spec(), &r, &[1, 0, 2]).unwrap();
+        let delays = int_col(&w, "delay_s");
+        let (seen, dropped) = (int_col(&w, "count_seen"), int_col(&w, "dropped"));
+        let all: Vec<(i64, i64, i64)> = (0..w.num_rows()).map(|i| (delays[i], seen[i], dropped[i])).collect();
+        // Per delay: all records' windows [0,60) and [120,180), then key x's.
+        assert_eq!(
+            all,
+            [(0, 0, 1), (0, 2, 0), (0, 0, 1), (0, 2, 0), (100, 1, 0), (100, 2, 0), (100, 1, 0), (100, 2, 0)]
+        );
+        // The first delivery has no watermark: nothing before it.
+        let first = watermarks(&spec(), &r, &[0, 1, 2]).unwrap();
+        assert_eq!(int_col(&first, "dropped").iter().sum::<i64>(), 0);
+    }
+
+    #[test]
+    fn counts_dedup_by_id() {
+        let r = rows(&[(0, "a", "x", "u", 0), (1, "b", "x", "u", 0), (2, "c", "x", "u", 0)]);
+        let c = counts(3, &r, &[0, 2, 0], &[false, true, false], &[false, false, true]);
+        assert_eq!(c, Counts { records: 3, delivered: 3, late: 1, duplicates: 1, dropped: 1, distinct_events: 2 });
+    }
 }
