@@ -2,7 +2,7 @@
 # Benchmark: the full 90-day canonical scenario, on synthetic roads and with
 # San Francisco on the real sf-north extract, and one line per other kind
 # (retail: 2,000 transactions a day for a year; weather: 200 stations over 25
-# years; clickstream: 90 days of the shipped scenario). Prints the median wall time, rows/s of the largest table, CPU time
+# years; clickstream: 90 days of the shipped scenario; the canonical scenario with disorder on its events). Prints the median wall time, rows/s of the largest table, CPU time
 # (user + sys: steadier than wall on a shared machine) and peak RSS of N runs
 # (default 5). Not a test: nothing is asserted.
 #   bash bench/generate.sh [runs]
@@ -46,3 +46,8 @@ bench "canonical, synthetic, 1 thread" scenarios/caspers.toml events --threads 1
 bench "retail, 2,000 tx/day x 1 y" scenarios/smoothie.toml purchases --set demand.transactions_per_day=2000 --set time.days=366
 bench "weather, 200 stations x 25 y" scenarios/weather.toml reports --set stations.count=200 --set time.days=9132
 bench "clickstream, 90 days" scenarios/clickstream.toml events --set time.days=90
+# The canonical scenario with the reference's disorder on its events (late, lag, duplicates) and the truth.
+bench "canonical + disorder" scenarios/caspers.toml events \
+  --set disorder.events.out_of_order_s=300 --set disorder.events.late.share=0.1 \
+  --set disorder.events.late.delay_s.uniform.min=300 --set disorder.events.late.delay_s.uniform.max=1800 \
+  --set disorder.events.duplicates.share=0.01 --set disorder.events.duplicates.delay_s.constant.value=60
