@@ -10,7 +10,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Int16Type, TimestampMillisecondType};
 use common::*;
 
@@ -124,7 +124,7 @@ fn kitchen_disorder(dir: &Path) -> PathBuf {
     scenario(dir, |t| {
         format!(
             "{t}\n[disorder.events]\nout_of_order_s = 900\nlate = {{ share = 0.05, delay_s = {{ uniform = {{ min = 600.0, max = 3600.0 }} }} }}\n\
-             duplicates = {{ share = 0.02, delay_s = {{ constant = {{ value = 30.0 }} }} }}\ndrop_share = 0.01\n\
+             duplicates = {{ share = 0.02, delay_s = {{ constant = {{ value = 30.0 }} }} }}\ndrop_share = 0.01\nnulls = {{ lat = 0.2 }}\n\
              truth = {{ keys = [\"location_id\", \"event_type\"], window_s = [300, 3600], watermark_s = [0, 600] }}\n"
         )
     })
@@ -166,14 +166,33 @@ fn kitchen_disorder_changes_the_delivered_order_not_the_clean_table_and_replays_
     simkit_ok(&[&base[..], &["--speed", "1e12"]].concat());
     let mut files: Vec<PathBuf> = std::fs::read_dir(out.join("events")).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
-    let mut emitted = Vec::new();
+    let (mut emitted, mut bodies, mut stamps) = (Vec::new(), Vec::new(), Vec::new());
     for f in files {
         for line in std::fs::read_to_string(f).unwrap().lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             emitted.push((v["order_id"].as_str().unwrap().to_string(), v["sequence"].as_i64().unwrap() as i16));
+            bodies.push(v["body"].as_str().unwrap().to_string());
+            stamps.push(v["ts"].as_str().unwrap().to_string());
         }
     }
     assert_eq!(emitted, event_keys(&delivered), "replay emits the delivered table in order, once");
+    // Due at its arrival, a record still says when the event happened.
+    let event_times: Vec<String> = ts
+        .iter()
+        .map(|&t| chrono::DateTime::from_timestamp_millis(t).unwrap().format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+        .collect();
+    assert_eq!(stamps, event_times, "a record's ts is its event time");
+    // `lat` nulled in a fifth of the pings (the rows with a progress), null in their records' bodies.
+    let pings: Vec<bool> = delivered
+        .iter()
+        .flat_map(|b| {
+            let (lat, progress) = (b.column_by_name("lat").unwrap(), b.column_by_name("progress_pct").unwrap());
+            (0..b.num_rows()).filter(|&i| progress.is_valid(i)).map(|i| lat.is_null(i)).collect::<Vec<_>>()
+        })
+        .collect();
+    let share = pings.iter().filter(|&&n| n).count() as f64 / pings.len() as f64;
+    assert!((share - 0.2).abs() < 0.02, "null lat share {share}");
+    assert!(bodies.iter().any(|b| b.contains("\"loc_lat\":null")), "a ping without its latitude");
 }
 
 #[test]
@@ -197,7 +216,7 @@ fn bad_disorder_sections_are_refused_where_they_are_written() {
             "disorder.evnts: expected a stream of this ghost_kitchen scenario (did you mean `events`?)",
         ),
         ("[disorder.events]\ndrop_share = 1.5\n", "disorder.events.drop_share: expected a share in 0 ..= 1, found 1.5"),
-        ("[disorder.events]\nnulls = { lat = 0.1 }\n", "the `events` stream's records have no nullable fields"),
+        ("[disorder.events]\nnulls = { customer_addr = 0.1 }\n", "expected a field that is not the time, key, id or a truth key (customer_lat, customer_lon, items, route, lat, lon, progress_pct)"),
         (
             "[disorder.events]\nlate = { share = 0.1, delay_s = { uniform = { min = 1.0, max = 100000.0 } } }\n",
             "disorder.events.late.delay_s.uniform",

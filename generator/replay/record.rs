@@ -98,7 +98,10 @@ impl BodyKind {
 pub struct Decoded {
     /// In-lap index of row 0.
     pub first: u64,
+    /// The stream's times (when each record is due: `ts`, or the arrival of a disordered stream).
     pub ts: Vec<i64>,
+    /// The event times, the record's `ts`.
+    pub event_ts: Vec<i64>,
     pub order_id: StringArray,
     pub location_id: Int8Array,
     /// Per row, an index into `kinds`.
@@ -175,10 +178,16 @@ impl Decoded {
                 item_price.scale()
             )));
         }
+        let event_ts = col("ts")?
+            .as_primitive_opt::<arrow::datatypes::TimestampMillisecondType>()
+            .ok_or_else(|| Error(format!("{}: `ts` is not a timestamp[ms]", path.display())))?
+            .values()
+            .to_vec();
         Ok(Decoded {
             first,
             item_price,
             ts,
+            event_ts,
             order_id: typed(path, "order_id", col("order_id")?.as_ref(), "utf8")?,
             location_id: typed(path, "location_id", col("location_id")?.as_ref(), "int8")?,
             kind_key,
@@ -270,7 +279,7 @@ impl Encoder {
         out.extend_from_slice(b"\",\"event_type\":\"");
         out.extend_from_slice(name);
         out.extend_from_slice(b"\",\"ts\":\"");
-        write_ts(out, d.ts[i] + shift);
+        write_ts(out, d.event_ts[i] + shift);
         out.extend_from_slice(b"\",\"location_id\":");
         write_int(out, d.location_id.value(i));
         out.extend_from_slice(b",\"order_id\":\"");
