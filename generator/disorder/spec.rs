@@ -292,11 +292,11 @@ fn validate(
         p.check(&format!("{tpath}.watermark_s.{i}"), d as f64 <= MAX_DELAY_S, "seconds in 0 ..= 86400", d);
     }
     columns_in(p, &format!("{tpath}.keys"), &t.keys, &columns, |_, _| true, "a column of the record");
-    let sums = t.sums.clone().unwrap_or_else(|| {
-        let numeric = columns.iter().filter(|(c, n)| *n && !protected(c));
-        numeric.map(|(c, _)| c.clone()).collect::<Vec<_>>()
+    // By default every numeric field of a `fields` record; the ghost kitchen's coordinates add up to nothing.
+    let sums = t.sums.clone().unwrap_or_else(|| match spec.record {
+        RecordFormat::Fields => columns.iter().filter(|(c, n)| *n && !protected(c)).map(|(c, _)| c.clone()).collect(),
+        RecordFormat::GhostKitchenEvent => Vec::new(),
     });
-    let sums = if spec.record == RecordFormat::GhostKitchenEvent && t.sums.is_none() { Vec::new() } else { sums };
     columns_in(p, &format!("{tpath}.sums"), &sums, &columns, |_, numeric| numeric, "a numeric column");
     let distinct = t.distinct.clone().unwrap_or_else(|| spec.key.clone());
     if !columns.iter().any(|(c, _)| *c == distinct) {
