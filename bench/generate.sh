@@ -10,12 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 osm_dir=${SIMKIT_OSM_DIR:-}
-cargo build --release --quiet
-bin=target/release/simkit
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+source bench/lib.sh
 
 # bench LABEL SCENARIO TABLE [generate args...]
 bench() {

@@ -9,12 +9,12 @@ use rayon::prelude::*;
 
 use crate::disorder::{delivered_streams, Disorder};
 use crate::error::{Error, Result};
-use crate::events::{merge, Dataset};
+use crate::events::{merge, Blocks, Dataset};
 use crate::kinds::clickstream::{self, ClickstreamScenario};
 use crate::kinds::retail::{self, RetailScenario};
 use crate::kinds::weather::{self, WeatherScenario};
 use crate::kinds::Model;
-use crate::lifecycles::{simulate, EVENT_TYPES};
+use crate::lifecycles::{simulate, Simulator, EVENT_TYPES};
 use crate::model::calendar::Calendar;
 use crate::progress::Progress;
 use crate::roads::{self, osm, synthetic, AreaSpec, DeliveryArea, RoadData, RoadSource};
@@ -22,12 +22,17 @@ use crate::scenario::{self, KitchenScenario};
 use crate::seed::{key, Purpose};
 use crate::sinks::manifest::{LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo};
 use crate::sinks::parquet::Encoding;
-use crate::sinks::{kitchen_tables, write_tables, OutputDir, Table, Tool};
+use crate::sinks::{
+    kitchen_dimensions, kitchen_pieces, kitchen_streamed, kitchen_tables, write_manifest, write_parquet,
+};
+use crate::sinks::{write_tables, OutputDir, StreamedTables, Table, Tool};
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub scenario: PathBuf,
     pub sets: Vec<String>,
+    /// `--scale K`: every volume of the scenario times K.
+    pub scale: Option<f64>,
     pub days: Option<u32>,
     pub out: Option<PathBuf>,
     /// `(location code, extract path)` overrides.
@@ -190,35 +195,46 @@ fn new_manifest(
     }
 }
 
+/// Orders and events per location and events per type, added up block by block.
+struct Counts {
+    orders: Vec<u64>,
+    events: Vec<u64>,
+    per_type: [u64; 8],
+}
+
+impl Counts {
+    fn new(locations: usize) -> Counts {
+        Counts { orders: vec![0; locations], events: vec![0; locations], per_type: [0; 8] }
+    }
+
+    /// Adds a simulation's events and its orders in `new_orders`.
+    fn add(&mut self, sim: &crate::lifecycles::Simulation, new_orders: std::ops::Range<usize>) {
+        for o in &sim.orders[new_orders] {
+            self.orders[o.location as usize] += 1;
+        }
+        for e in &sim.events {
+            self.events[sim.orders[e.order as usize].location as usize] += 1;
+            self.per_type[e.kind as usize - 1] += 1;
+        }
+    }
+}
+
 /// The manifest of a finished simulation, files not yet listed.
-fn describe(
-    loaded: &scenario::Scenario,
-    areas: &[DeliveryArea],
-    sim: &crate::lifecycles::Simulation,
-) -> Result<Manifest> {
+fn describe(loaded: &scenario::Scenario, areas: &[DeliveryArea], counts: &Counts) -> Result<Manifest> {
     let scn = loaded.kitchen("generate")?;
-    let mut per_loc = vec![(0u64, 0u64); scn.locations.len()];
-    for o in &sim.orders {
-        per_loc[o.location as usize].0 += 1;
-    }
-    let mut per_type = [0u64; 8];
-    for e in &sim.events {
-        per_loc[sim.orders[e.order as usize].location as usize].1 += 1;
-        per_type[e.kind as usize - 1] += 1;
-    }
     let locations = scn.locations.iter().enumerate().map(|(i, loc)| LocationInfo {
         id: loc.id,
         code: loc.code.clone(),
         name: loc.name.clone(),
         timezone: loc.clock.name().to_string(),
-        orders: per_loc[i].0,
-        events: per_loc[i].1,
+        orders: counts.orders[i],
+        events: counts.events[i],
         road_source: road_info(&areas[i].source),
         area_nodes: areas[i].nodes.len() as u64,
     });
     let mut m = new_manifest(loaded, &scn.name, scn.seed, &scn.calendar, window(scn));
     m.locations = locations.collect();
-    m.event_types = EVENT_TYPES.iter().zip(per_type).map(|(name, n)| (name.to_string(), n)).collect();
+    m.event_types = EVENT_TYPES.iter().zip(counts.per_type).map(|(name, n)| (name.to_string(), n)).collect();
     Ok(m)
 }
 
@@ -230,7 +246,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     if let Some(d) = opts.days {
         sets.push(format!("time.days={d}"));
     }
-    let loaded = scenario::load(&opts.scenario, &sets)?;
+    let loaded = scenario::load(&opts.scenario, &scenario::Overrides { sets, scale: opts.scale })?;
     timing("scenario", &mut lap);
     let (out, manifest) = match &loaded.model {
         Model::GhostKitchen(scn) => run_kitchen(opts, &loaded, scn, &progress, lap)?,
@@ -391,6 +407,12 @@ fn run_kitchen(
     bar.finish_and_clear();
     timing("roads", &mut lap);
 
+    let enc = Encoding { row_group_rows: scn.row_group_rows, zstd_level: scn.zstd_level };
+    if loaded.disorder.is_empty() {
+        let written = stream_kitchen(dir, loaded, scn, &areas, enc, progress)?;
+        timing("write", &mut lap);
+        return Ok(written);
+    }
     let bar = progress.stage("simulate", "location-days", scn.calendar.days as u64 * scn.locations.len() as u64);
     let parts = simulate(scn, &areas, &|| bar.inc(1))?;
     bar.finish_and_clear();
@@ -399,12 +421,53 @@ fn run_kitchen(
     let day_starts: Vec<i64> = (1..scn.calendar.days).map(|d| scn.calendar.utc_midnight_ms(d)).collect();
     let sim = merge(parts, &day_starts);
     timing("merge", &mut lap);
-
-    let manifest = describe(loaded, &areas, &sim)?;
-
+    let mut counts = Counts::new(scn.locations.len());
+    counts.add(&sim, 0..sim.orders.len());
+    let manifest = describe(loaded, &areas, &counts)?;
     let ds = Dataset { scenario: scn, areas: &areas, sim };
-    let enc = Encoding { row_group_rows: scn.row_group_rows, zstd_level: scn.zstd_level };
     let written = write_run(dir, loaded, &kitchen_tables(&ds), enc, &[], manifest, progress)?;
     timing("write", &mut lap);
     Ok(written)
+}
+
+/// The ghost kitchen with clean streams, in flat memory: blocks of days
+/// are simulated one ahead of the writer, each block's events and new
+/// orders appended to their files while the next block is simulated.
+fn stream_kitchen(
+    dir: OutputDir,
+    loaded: &scenario::Scenario,
+    scn: &KitchenScenario,
+    areas: &[DeliveryArea],
+    enc: Encoding,
+    progress: &Progress,
+) -> Result<(PathBuf, Manifest)> {
+    let simulator = Simulator::new(scn, areas, crate::limits::MAX_STREAMED_EVENTS)?;
+    let mut blocks = Blocks::new(scn, &simulator);
+    let mut files = StreamedTables::create(dir.path(), &kitchen_streamed(), enc)?;
+    let mut counts = Counts::new(scn.locations.len());
+    let bar = progress.stage("generate", "location-days", scn.calendar.days as u64 * scn.locations.len() as u64);
+    let tick = || bar.inc(1);
+    let mut fresh = blocks.simulate_next(&tick).transpose()?;
+    while let Some(partitions) = fresh {
+        let block = blocks.assemble(partitions);
+        counts.add(&block.sim, block.new_orders.clone());
+        let ds = Dataset { scenario: scn, areas, sim: block.sim };
+        let (pushed, following) = rayon::join(
+            || files.push(&kitchen_pieces(&ds, block.new_orders.clone())),
+            || blocks.simulate_next(&tick).transpose(),
+        );
+        pushed?;
+        fresh = following?;
+    }
+    bar.finish_and_clear();
+    let mut manifest = describe(loaded, areas, &counts)?;
+    let empty = Dataset { scenario: scn, areas, sim: Default::default() };
+    let dimensions = kitchen_dimensions(&empty);
+    manifest.tables = files.rows().map(|(name, rows)| (name.to_string(), rows)).collect();
+    manifest.tables.extend(dimensions.iter().map(|t| (t.name.clone(), t.rows as u64)));
+    manifest.streams = (loaded.model.kind().streams)();
+    let mut written = files.finish()?;
+    written.extend(write_parquet(dir.path(), &dimensions.iter().collect::<Vec<_>>(), enc, &|_| ())?);
+    let manifest = write_manifest(dir.path(), written, &[], manifest)?;
+    Ok((dir.commit()?, manifest))
 }

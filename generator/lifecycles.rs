@@ -12,6 +12,7 @@
 //! the step, not the time order.)
 
 use std::cmp::Ordering;
+use std::ops::Range;
 
 use rand::Rng;
 use rayon::prelude::*;
@@ -142,10 +143,10 @@ struct Model<'a> {
 
 /// Refuses a scenario whose orders could take longer than
 /// [`MAX_ORDER_SPAN_MS`], have more than [`MAX_PINGS_PER_ORDER`] pings, or
-/// add up to more than [`MAX_EVENTS`] events on these delivery areas:
+/// add up to more than `max_events` events on these delivery areas:
 /// everything an order can take is bounded by its distributions and its
 /// longest route.
-pub fn check_bounds(scn: &KitchenScenario, areas: &[DeliveryArea]) -> Result<()> {
+pub fn check_bounds(scn: &KitchenScenario, areas: &[DeliveryArea], max_events: u64) -> Result<()> {
     let steps_min: f64 = scn.lifecycle.steps.iter().map(|d| d.bounds().1).sum();
     let mut events = 0.0;
     for (loc, area) in scn.locations.iter().zip(areas) {
@@ -174,10 +175,11 @@ pub fn check_bounds(scn: &KitchenScenario, areas: &[DeliveryArea]) -> Result<()>
         let orders: f64 = (0..scn.calendar.days).map(|d| max_orders(&loc.volume, d, scn.calendar.weekday(d))).sum();
         events += orders * (7.0 + pings);
     }
-    if events > MAX_EVENTS as f64 {
+    if events > max_events as f64 {
         return Err(Error(format!(
-            "the scenario could produce up to {} events (every order at its longest route); at most {MAX_EVENTS} events per run: fewer days or smaller volumes",
-            figure(events)
+            "the scenario could produce up to {} events (every order at its longest route); at most {} events per run: fewer days or smaller volumes",
+            figure(events),
+            figure(max_events as f64)
         )));
     }
     Ok(())
@@ -191,30 +193,47 @@ pub fn simulate(
     areas: &[DeliveryArea],
     on_partition: &(dyn Fn() + Sync),
 ) -> Result<Vec<Simulation>> {
-    check_bounds(scn, areas)?;
-    let n_loc = scn.locations.len() as u32;
-    if scn.calendar.days as u64 * n_loc as u64 > MAX_PARTITIONS {
-        return Err(Error(format!(
-            "{} days x {} locations is too many for 6-character order ids (at most {MAX_PARTITIONS} location-days)",
-            scn.calendar.days, n_loc
-        )));
+    Simulator::new(scn, areas, MAX_EVENTS)?.days(0..scn.calendar.days, on_partition)
+}
+
+/// The simulation, prepared once and run a range of days at a time: any
+/// day's partitions are the same whichever range they are run in.
+pub struct Simulator<'a>(Model<'a>);
+
+impl<'a> Simulator<'a> {
+    /// Checks the scenario's bounds on these roads ([`check_bounds`], with
+    /// at most `max_events` events) and the order id space.
+    pub fn new(scn: &'a KitchenScenario, areas: &'a [DeliveryArea], max_events: u64) -> Result<Simulator<'a>> {
+        check_bounds(scn, areas, max_events)?;
+        let n_loc = scn.locations.len() as u32;
+        if scn.calendar.days as u64 * n_loc as u64 > MAX_PARTITIONS {
+            return Err(Error(format!(
+                "{} days x {} locations is too many for 6-character order ids (at most {MAX_PARTITIONS} location-days)",
+                scn.calendar.days, n_loc
+            )));
+        }
+        let mut brand_items = vec![Vec::new(); 128];
+        for (i, it) in scn.items.iter().enumerate() {
+            brand_items[it.brand_id as usize].push(i as u16);
+        }
+        Ok(Simulator(Model { scn, areas, brand_items, id_key: key(scn.seed, 0, 0, Purpose::OrderIds) }))
     }
-    let mut brand_items = vec![Vec::new(); 128];
-    for (i, it) in scn.items.iter().enumerate() {
-        brand_items[it.brand_id as usize].push(i as u16);
+
+    /// The (day, location) partitions of `days`, in that order, in parallel.
+    pub fn days(&self, days: Range<u32>, on_partition: &(dyn Fn() + Sync)) -> Result<Vec<Simulation>> {
+        let n_loc = self.0.scn.locations.len() as u32;
+        let parts: Vec<(u32, u32)> = days.flat_map(|d| (0..n_loc).map(move |l| (d, l))).collect();
+        let results: Vec<Result<Simulation>> = parts
+            .par_iter()
+            .map(|&(day, loc)| {
+                let r = self.0.partition(day, loc);
+                on_partition();
+                r
+            })
+            .collect();
+        // The first failing partition in order names the error, whatever the threads.
+        results.into_iter().collect()
     }
-    let model = Model { scn, areas, brand_items, id_key: key(scn.seed, 0, 0, Purpose::OrderIds) };
-    let parts: Vec<(u32, u32)> = (0..scn.calendar.days).flat_map(|d| (0..n_loc).map(move |l| (d, l))).collect();
-    let results: Vec<Result<Simulation>> = parts
-        .par_iter()
-        .map(|&(day, loc)| {
-            let r = model.partition(day, loc);
-            on_partition();
-            r
-        })
-        .collect();
-    // The first failing partition in order names the error, whatever the threads.
-    results.into_iter().collect()
 }
 
 fn minutes_to_ms(minutes: f64) -> i64 {

@@ -3,10 +3,17 @@
 //! out-of-memory kill or an overflowing timestamp. docs/scenario.md lists
 //! them under "Limits".
 
-/// Events one run may produce at most, counted from the scenario's upper
-/// bounds (volumes at their largest noise, every order with its longest
-/// route). The whole event table is held in memory (~80 bytes an event).
+/// Rows a table held in memory may have at most, counted from the
+/// scenario's upper bounds (volumes at their largest noise, every order
+/// with its longest route): the tables of the kinds other than the ghost
+/// kitchen, and a disordered stream (its deliveries are sorted by arrival
+/// over the whole run).
 pub const MAX_EVENTS: u64 = 100_000_000;
+
+/// Events a ghost-kitchen run with clean streams may produce at most: it
+/// is generated and written a few days at a time, in flat memory, so the
+/// bound is the disk's and the clock's, not the memory's.
+pub const MAX_STREAMED_EVENTS: u64 = 10_000_000_000;
 
 /// The longest an order may take from creation to delivery.
 pub const MAX_ORDER_SPAN_MS: i64 = 7 * 86_400_000;

@@ -13,15 +13,19 @@ use simkit::{generate, report, scenario, verify};
 
 /// glibc's malloc gives blocks above its mmap threshold back to the kernel
 /// on free and trims the heap eagerly, so every row group's large buffers
-/// would be faulted in afresh. Keeping them (blocks up to 32 MiB from the
-/// heap, trimming only above 256 MiB) halves the page faults of a run and
-/// its system time, for a little more peak memory.
+/// would be faulted in afresh: fixing the threshold (blocks up to 1 MiB
+/// from the heap, larger ones mapped and unmapped whole) and trimming only
+/// above 64 MiB of free heap keeps the page faults of a run low and its
+/// memory flat over a long run (heap holes of freed row-group buffers
+/// would grow it). glibc's own `GLIBC_TUNABLES`, when set, decide instead.
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+    if std::env::var_os("GLIBC_TUNABLES").is_none() {
+        // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+        }
     }
 }
 
@@ -68,6 +72,9 @@ struct ValidateArgs {
     /// Override a scenario key: KEY=VALUE (repeatable), checked as `generate` would.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Multiply every volume (orders, transactions, users, stations ...) by K, after the sets.
+    #[arg(long, value_name = "K", allow_hyphen_values = true)]
+    scale: Option<f64>,
 }
 
 #[derive(Args)]
@@ -90,6 +97,9 @@ struct GenerateArgs {
     /// Override a scenario key: KEY=VALUE, e.g. seed=7 or locations.sv.base_orders_per_day=80 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Multiply every volume (orders, transactions, users, stations ...) by K, after the sets.
+    #[arg(long, value_name = "K", allow_hyphen_values = true)]
+    scale: Option<f64>,
     /// Fail instead of falling back to a synthetic street network.
     #[arg(long)]
     require_osm: bool,
@@ -238,6 +248,7 @@ fn run(cli: Cli) -> Result<()> {
             let opts = generate::Options {
                 scenario: a.scenario,
                 sets: a.sets,
+                scale: a.scale,
                 days: a.days,
                 out: a.out,
                 osm: a.osm.iter().map(|s| parse_osm(s)).collect::<Result<_>>()?,
@@ -288,7 +299,7 @@ fn run(cli: Cli) -> Result<()> {
             simkit::replay::run(&opts).map(|_| ())
         }
         Command::Validate(a) => {
-            let loaded = scenario::load(&a.scenario, &a.sets)?;
+            let loaded = scenario::load(&a.scenario, &scenario::Overrides { sets: a.sets, scale: a.scale })?;
             let kind = loaded.model.kind().name;
             println!("{}: ok — kind {kind}: {}", a.scenario.display(), loaded.model.summary());
             if !loaded.disorder.is_empty() {

@@ -116,7 +116,7 @@ pub fn inspect_roads(path: &Path, center: Option<[f64; 2]>, radius_m: f64) -> Re
 
 /// Downloads every (or the chosen) location's drive network into `out_dir/<code>.osm`.
 pub fn fetch_roads(scenario_path: &Path, url: &str, only: &[String], out_dir: &Path) -> Result<String> {
-    let loaded = scenario::load(scenario_path, &[])?;
+    let loaded = scenario::load(scenario_path, &Default::default())?;
     let scn = loaded.kitchen("roads fetch")?;
     for code in only {
         if !scn.locations.iter().any(|l| &l.code == code) {

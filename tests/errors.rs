@@ -168,7 +168,7 @@ fn time_spans_and_volumes_are_bounded_before_running() {
     check(
         |t| t,
         &["--days", "36500", "--set", "locations.sf.base_orders_per_day=30000"],
-        &["time.days: the scenario could produce up to", "at most 100000000 events per run"],
+        &["time.days: the scenario could produce up to", "at most 10,000,000,000 events per run"],
     );
     // A slow driver on a long route: the span including the drive.
     let slow = [

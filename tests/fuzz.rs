@@ -230,7 +230,7 @@ fn fuzz_scenario_and_set_overrides() {
             .collect();
         drop(rng);
         let Ok(doc) = Document::parse(&path, text) else { return false };
-        let Ok(s) = scenario::from_document(doc, &sets) else { return false };
+        let Ok(s) = scenario::from_document(doc, &scenario::Overrides::sets(&sets)) else { return false };
         if let simkit::kinds::Model::Retail(r) = &s.model {
             // A few days of the shop.
             let mut short = r.clone();
@@ -317,7 +317,7 @@ fn fuzz_csv_tables() {
     let dir = root().join("data/caspers");
     let names = ["brands.csv", "menus.csv", "categories.csv", "items.csv", "brand_locations.csv"];
     let tables: Vec<Vec<u8>> = names.iter().map(|n| read(&dir.join(n))).collect();
-    let locations = scenario::load(&root().join("scenarios/caspers.toml"), &[])
+    let locations = scenario::load(&root().join("scenarios/caspers.toml"), &Default::default())
         .unwrap()
         .kitchen("fuzzing")
         .unwrap()

@@ -55,7 +55,7 @@ fn generate_weather(out: &Path, extra: &[&str]) -> String {
 
 fn weather_model(sets: &[&str]) -> WeatherScenario {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    match simkit::scenario::load(&weather_toml(), &sets).unwrap().model {
+    match simkit::scenario::load(&weather_toml(), &simkit::scenario::Overrides::sets(&sets)).unwrap().model {
         Model::Weather(w) => w,
         _ => panic!("weather.toml is not a weather scenario"),
     }
@@ -459,4 +459,75 @@ fn retail_follow_releases_every_stream_in_time_order_to_the_end() {
     let (got, want) = (replayed_dir(&followed), replayed_dir(&whole));
     assert!(want["purchases"].len() > 1000);
     assert_eq!(got, want, "catch-up then follow emit every record of every stream once, as one catch-up does");
+}
+
+fn scaled(file: &str, sets: &[&str], scale: Option<f64>) -> simkit::error::Result<simkit::scenario::Scenario> {
+    let over = simkit::scenario::Overrides { sets: sets.iter().map(|s| s.to_string()).collect(), scale };
+    simkit::scenario::load(&root().join("scenarios").join(file), &over)
+}
+
+/// `--scale K` multiplies every kind's volumes and nothing else; the hash
+/// covers it, the limits apply to the scaled values and say so.
+#[test]
+fn scale_multiplies_every_kinds_volumes() {
+    let summary = |file: &str, k: Option<f64>| scaled(file, &[], k).unwrap().model.summary();
+    let cases = [
+        ("caspers.toml", "about 75,913 orders", "about 759,127 orders"),
+        ("smoothie.toml", "about 8,564 transactions", "about 85,639 transactions"),
+        ("weather.toml", "15 stations x 366 days", "150 stations x 366 days"),
+        (
+            "clickstream.toml",
+            "100 users, 20 ads, about 2,000 sessions and 3,000 impressions",
+            "1000 users, 20 ads, about 20,000 sessions and 30,000 impressions",
+        ),
+    ];
+    for (file, one, ten) in cases {
+        assert!(summary(file, None).contains(one), "{file}: {}", summary(file, None));
+        assert!(summary(file, Some(10.0)).contains(ten), "{file} x 10: {}", summary(file, Some(10.0)));
+        let (a, b) = (scaled(file, &[], None).unwrap(), scaled(file, &[], Some(10.0)).unwrap());
+        assert_ne!(a.hash, b.hash, "{file}: the hash covers --scale");
+    }
+    // The shop's stock grows with it; a gap distribution is divided.
+    let retail = |sets: &[&str], k| match scaled("smoothie.toml", sets, k).unwrap().model {
+        Model::Retail(r) => r,
+        _ => panic!("smoothie.toml is a retail scenario"),
+    };
+    let (one, four) = (retail(&[], None), retail(&[], Some(4.0)));
+    assert_eq!((four.restock_threshold, four.restock_quantity), (one.restock_threshold * 4, one.restock_quantity * 4));
+    assert_eq!(four.profile, one.profile, "curves are not volumes");
+    // The interval form (a key --set cannot remove): written to a file.
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("scenarios/smoothie.toml"))
+        .unwrap()
+        .replace("transactions_per_day = 260", "interval_s = { uniform = { min = 2.0, max = 5.0 } }");
+    let text = text.replace("../data/", &format!("{}/data/", root().display()));
+    let file = tmp.path().join("gaps.toml");
+    std::fs::write(&file, text).unwrap();
+    let gap = |k| {
+        let over = simkit::scenario::Overrides { sets: vec![], scale: k };
+        match simkit::scenario::load(&file, &over).unwrap().model {
+            Model::Retail(r) => match r.arrivals {
+                simkit::kinds::retail::Arrivals::Interval(d) => d.bounds(),
+                _ => panic!("interval arrivals"),
+            },
+            _ => panic!("retail"),
+        }
+    };
+    assert_eq!(gap(None), (2.0, 5.0));
+    assert_eq!(gap(Some(2.0)), (1.0, 2.5));
+    // A count stays at least 1; a scaled value past a limit is named with the scale.
+    let tiny = scaled("weather.toml", &[], Some(0.001)).unwrap().model.summary();
+    assert!(tiny.contains("1 stations"), "{tiny}");
+    let err = scaled("weather.toml", &[], Some(100.0)).err().unwrap().0;
+    assert!(
+        err.contains("stations.count: expected 1 ..= 1000 stations, found 1500 (the file's value x --scale 100)"),
+        "{err}"
+    );
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let err = scaled("caspers.toml", &[], Some(bad)).err().unwrap().0;
+        assert!(err.contains("expected a number > 0"), "{bad}: {err}");
+    }
+    // On the command line: exit 2 and the same message.
+    let out = simkit(&["validate", "scenarios/weather.toml", "--scale", "-2"]);
+    assert_fails_with(&out, "--scale -2: expected a number > 0");
 }

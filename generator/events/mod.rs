@@ -5,6 +5,7 @@
 //! encoded in parallel. Route geometry is not stored per order: it is read
 //! off the kitchen's shortest-path tree when a pickup row is built.
 
+mod blocks;
 mod merge;
 
 use std::fmt::Write as _;
@@ -22,6 +23,7 @@ use crate::lifecycles::{Event, Simulation, CREATED, DELIVERED, EVENT_TYPES, PICK
 use crate::roads::DeliveryArea;
 use crate::scenario::kitchen::KitchenScenario;
 
+pub use blocks::{Block, Blocks};
 pub use merge::merge;
 
 /// A finished simulation with what is needed to render its rows.
@@ -119,6 +121,14 @@ fn nullable_f32(values: Vec<f32>, valid: &NullBuffer) -> ArrayRef {
     Arc::new(Float32Array::new(values.into(), Some(valid.clone())))
 }
 
+/// The event types' names, one array shared by every batch: batches
+/// joined into one row group keep a single dictionary.
+fn event_type_names() -> ArrayRef {
+    static NAMES: std::sync::LazyLock<ArrayRef> =
+        std::sync::LazyLock::new(|| Arc::new(StringArray::from(EVENT_TYPES.to_vec())));
+    NAMES.clone()
+}
+
 /// Lengths that fit most addresses ("1234 Some Street") and item names,
 /// to size string buffers (canonical means: 14 and 16 bytes).
 const ADDRESS_BYTES: usize = 20;
@@ -156,8 +166,7 @@ impl Dataset<'_> {
         let type_id = Int8Array::from_iter_values(ev.iter().map(|e| e.kind as i8));
         let type_keys = Int8Array::from_iter_values(ev.iter().map(|e| e.kind as i8 - 1));
         let event_type =
-            DictionaryArray::<Int8Type>::try_new(type_keys, Arc::new(StringArray::from(EVENT_TYPES.to_vec())))
-                .expect("keys within the 8 event types");
+            DictionaryArray::<Int8Type>::try_new(type_keys, event_type_names()).expect("keys within the 8 event types");
         let sequence = Int16Array::from_iter_values(ev.iter().map(|e| e.sequence as i16));
 
         // Every buffer is sized up front: growing them would copy them.

@@ -239,6 +239,25 @@ impl DistSpec {
             DistSpec::Choice { .. } => "choice",
         }
     }
+
+    /// The distribution of `c` times a draw (`c` > 0), for the continuous
+    /// families; `None` for those whose values are counts or shapes.
+    pub fn scaled(&self, c: f64) -> Option<DistSpec> {
+        let times = |v: Option<f64>| v.map(|v| v * c);
+        Some(match self {
+            DistSpec::Constant { value } => DistSpec::Constant { value: value * c },
+            DistSpec::Uniform { min, max } => DistSpec::Uniform { min: min * c, max: max * c },
+            DistSpec::Normal { mean, std, min, max } => {
+                DistSpec::Normal { mean: mean * c, std: std * c, min: times(*min), max: times(*max) }
+            }
+            DistSpec::Exponential { mean } => DistSpec::Exponential { mean: mean * c },
+            DistSpec::Lognormal { mu, sigma } => DistSpec::Lognormal { mu: mu + c.ln(), sigma: *sigma },
+            DistSpec::Choice { values, weights } => {
+                DistSpec::Choice { values: values.iter().map(|v| v * c).collect(), weights: weights.clone() }
+            }
+            DistSpec::UniformInt { .. } | DistSpec::Beta { .. } | DistSpec::Poisson { .. } => return None,
+        })
+    }
 }
 
 impl Dist {

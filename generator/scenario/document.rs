@@ -1,10 +1,12 @@
 //! A scenario file as a TOML document: parsing, `--set KEY=VALUE` overrides,
+//! `--scale K` (applied by each kind's [`Scale`] to its typed file),
 //! strict deserialisation, and turning a key path back into `file:line:column`.
 //!
 //! Every problem found later (by serde or by validation) is reported as a key
 //! path; [`Document::locate`] finds where that key is written, or names the
 //! `--set` that supplied it.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -17,6 +19,26 @@ pub struct Document {
     value: toml::Table,
     /// Key paths set on the command line, with the argument as given.
     overrides: Vec<(Vec<String>, String)>,
+    /// `--scale K`, and the key paths it multiplied.
+    scale: Option<f64>,
+    scaled: RefCell<Vec<KeyPath>>,
+}
+
+/// A kind's scenario file, whose volumes `--scale` multiplies (orders,
+/// transactions, users, stations ...): everything that sets how many rows
+/// a run makes, nothing that shapes them.
+pub trait Scale {
+    /// Multiplies every volume by `k` (> 0); returns the key paths changed,
+    /// or a key whose value cannot be scaled and why.
+    fn scale(&mut self, k: f64) -> std::result::Result<Vec<KeyPath>, (KeyPath, String)>;
+}
+
+/// A count times `k`, rounded, at least 1 unless it was 0.
+pub fn scaled_count(n: u32, k: f64) -> u32 {
+    if n == 0 {
+        return 0;
+    }
+    (n as f64 * k).round().clamp(1.0, u32::MAX as f64) as u32
 }
 
 /// A key path like `locations.sf.kitchen.lat` (array indices as numbers).
@@ -38,7 +60,14 @@ impl Document {
             let (line, col) = e.span().map_or((1, 1), |s| line_col(&text, s.start));
             Error(format!("{}:{line}:{col}: invalid TOML: {}", path.display(), e.message().trim_end()))
         })?;
-        Ok(Document { path: path.to_path_buf(), text, value, overrides: Vec::new() })
+        Ok(Document {
+            path: path.to_path_buf(),
+            text,
+            value,
+            overrides: Vec::new(),
+            scale: None,
+            scaled: RefCell::default(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -88,6 +117,26 @@ impl Document {
         Ok(())
     }
 
+    /// Sets `--scale K`: every volume of the file is multiplied by `k` once
+    /// it is read ([`Self::deserialize_scaled`]), after the `--set`s.
+    pub fn set_scale(&mut self, k: f64) -> Result<()> {
+        if !(k.is_finite() && k > 0.0) {
+            return Err(Error(format!("--scale {k}: expected a number > 0, such as 0.5 or 10")));
+        }
+        self.scale = Some(k);
+        Ok(())
+    }
+
+    /// [`Self::deserialize`], then `--scale` applied to the volumes.
+    pub fn deserialize_scaled<T: DeserializeOwned + Scale>(&self) -> Result<T> {
+        let mut file: T = self.deserialize()?;
+        if let Some(k) = self.scale {
+            let scaled = file.scale(k).map_err(|(path, why)| self.error_at(&path, &format!("--scale {k}: {why}")))?;
+            *self.scaled.borrow_mut() = scaled;
+        }
+        Ok(file)
+    }
+
     /// Deserialises the whole document strictly (unknown keys are errors).
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T> {
         serde_path_to_error::deserialize(toml::Value::Table(self.value.clone())).map_err(|e| {
@@ -135,7 +184,13 @@ impl Document {
             return Error(format!("{} (--set {arg}): {dotted}: {message}", self.path.display()));
         }
         let (line, col) = self.locate(path);
-        Error(format!("{}:{line}:{col}: {dotted}: {message}", self.path.display()))
+        let scaled = match self.scale {
+            Some(k) if self.scaled.borrow().iter().any(|p| path.starts_with(p) || p.starts_with(path)) => {
+                format!(" (the file's value x --scale {k})")
+            }
+            _ => String::new(),
+        };
+        Error(format!("{}:{line}:{col}: {dotted}: {message}{scaled}", self.path.display()))
     }
 
     /// Line and column (1-based) of the deepest part of `path` written in the file.

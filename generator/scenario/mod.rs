@@ -24,7 +24,7 @@ pub struct Scenario {
     pub model: Model,
     /// The scenario's `[disorder]` (empty: every stream is delivered as generated).
     pub disorder: crate::disorder::Plan,
-    /// sha256 over the scenario text, the overrides and every input table.
+    /// sha256 over the scenario text, the overrides (`--set`, `--scale`) and every input table.
     pub hash: String,
 }
 
@@ -50,15 +50,34 @@ impl Scenario {
     }
 }
 
-/// Reads, overrides, validates. `sets` are `KEY=VALUE` strings.
-pub fn load(path: &Path, sets: &[String]) -> Result<Scenario> {
-    from_document(Document::read(path)?, sets)
+/// What the command line changes in a scenario file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--set KEY=VALUE`, in order.
+    pub sets: Vec<String>,
+    /// `--scale K`: every volume times K, after the sets.
+    pub scale: Option<f64>,
+}
+
+impl Overrides {
+    pub fn sets(sets: &[String]) -> Overrides {
+        Overrides { sets: sets.to_vec(), scale: None }
+    }
+}
+
+/// Reads, overrides, validates.
+pub fn load(path: &Path, over: &Overrides) -> Result<Scenario> {
+    from_document(Document::read(path)?, over)
 }
 
 /// [`load`] for a document already read (its tables are read relative to its path).
-pub fn from_document(mut doc: Document, sets: &[String]) -> Result<Scenario> {
+pub fn from_document(mut doc: Document, over: &Overrides) -> Result<Scenario> {
+    let sets = &over.sets;
     for s in sets {
         doc.set(s)?;
+    }
+    if let Some(k) = over.scale {
+        doc.set_scale(k)?;
     }
     // A missing or mistyped `kind` is reported by the default kind's shape check.
     let kind = match doc.value().get("kind") {
@@ -74,6 +93,9 @@ pub fn from_document(mut doc: Document, sets: &[String]) -> Result<Scenario> {
     for s in sets {
         h.update(b"\0--set\0");
         h.update(s.as_bytes());
+    }
+    if let Some(k) = over.scale {
+        h.update(format!("\0--scale\0{k}").as_bytes());
     }
     let mut scenario = Scenario { model, disorder, hash: String::new() };
     for input in scenario.inputs() {

@@ -16,14 +16,15 @@ use std::path::Path;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use rayon::prelude::*;
 
 pub use output::OutputDir;
 
 use crate::error::{Context, Error, Result};
 use crate::events::{events_schema, orders_schema, Dataset};
 use manifest::{FileInfo, Manifest};
-pub use parquet::Special;
 use parquet::Special::{DeltaLength, Dictionary, SortKey};
+pub use parquet::{Special, TableWriter};
 
 /// The files of a dataset, in manifest order.
 pub const DIMENSION_TABLES: [&str; 7] =
@@ -76,21 +77,49 @@ pub fn write_tables(
     tables: &[&Table],
     enc: parquet::Encoding,
     tools: &[Tool],
-    mut manifest: Manifest,
+    manifest: Manifest,
     on_table: &(dyn Fn(&str) + Sync),
 ) -> Result<Manifest> {
+    let files = write_parquet(dir, tables, enc, on_table)?;
+    write_manifest(dir, files, tools, manifest)
+}
+
+/// Writes each table to `<name>.parquet` in `dir`; returns the files.
+pub fn write_parquet(
+    dir: &Path,
+    tables: &[&Table],
+    enc: parquet::Encoding,
+    on_table: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<(String, FileInfo)>> {
     let write = |t: &&Table| -> Result<(String, FileInfo)> {
-        let file = format!("{}.parquet", t.name);
-        if let Some(parent) = dir.join(&file).parent().filter(|p| *p != dir) {
-            std::fs::create_dir_all(parent).context(|| format!("{}: cannot create", parent.display()))?;
-        }
-        let info = parquet::write_table(&dir.join(&file), t.schema.clone(), t.rows, enc, t.special, |r| (t.batch)(r))?;
+        let (file, path) = table_path(dir, &t.name)?;
+        let info = parquet::write_table(&path, t.schema.clone(), t.rows, enc, t.special, |r| (t.batch)(r))?;
         on_table(&t.name);
         Ok((file, info))
     };
     let (first, rest) = tables.split_first().ok_or_else(|| Error("a dataset needs at least one table".into()))?;
     let (first, rest) = rayon::join(|| write(first), || rest.iter().map(write).collect::<Result<Vec<_>>>());
-    manifest.set_files(std::iter::once(first?).chain(rest?));
+    Ok(std::iter::once(first?).chain(rest?).collect())
+}
+
+/// A table's file name in the dataset and its path, its folder created.
+fn table_path(dir: &Path, name: &str) -> Result<(String, std::path::PathBuf)> {
+    let file = format!("{name}.parquet");
+    let path = dir.join(&file);
+    if let Some(parent) = path.parent().filter(|p| *p != dir) {
+        std::fs::create_dir_all(parent).context(|| format!("{}: cannot create", parent.display()))?;
+    }
+    Ok((file, path))
+}
+
+/// Writes the tools and the manifest listing `files`; returns the manifest.
+pub fn write_manifest(
+    dir: &Path,
+    files: Vec<(String, FileInfo)>,
+    tools: &[Tool],
+    mut manifest: Manifest,
+) -> Result<Manifest> {
+    manifest.set_files(files);
     let replay_source = Tool { name: REPLAY_SOURCE, content: REPLAY_SOURCE_PY };
     for tool in tools.iter().chain([&replay_source]) {
         let path = dir.join(tool.name);
@@ -103,9 +132,73 @@ pub fn write_tables(
     Ok(manifest)
 }
 
+/// Tables written piece by piece, in step: each [`push`](Self::push) gives
+/// every table its next rows (a [`Table`] over them), so a run of any
+/// length is written while only a piece of it is in memory. Row groups are
+/// cut at fixed row counts across pieces: the files are the bytes one
+/// [`write_parquet`] of the whole tables writes.
+pub struct StreamedTables {
+    tables: Vec<(String, u64, TableWriter)>,
+}
+
+impl StreamedTables {
+    /// Creates `<name>.parquet` in `dir` for each `(name, schema, special)`.
+    pub fn create(dir: &Path, specs: &[(&str, SchemaRef, &[Special])], enc: parquet::Encoding) -> Result<Self> {
+        let tables = specs
+            .iter()
+            .map(|(name, schema, special)| {
+                let (_, path) = table_path(dir, name)?;
+                Ok((name.to_string(), 0, TableWriter::create(&path, schema.clone(), enc, special)?))
+            })
+            .collect::<Result<_>>()?;
+        Ok(StreamedTables { tables })
+    }
+
+    /// Appends each piece to its table (in the order created), the tables in parallel.
+    pub fn push(&mut self, pieces: &[Table]) -> Result<()> {
+        if pieces.len() != self.tables.len() || pieces.iter().zip(&self.tables).any(|(p, t)| p.name != t.0) {
+            return Err(Error("streamed pieces do not match their tables".into()));
+        }
+        let results: Vec<Result<()>> = self
+            .tables
+            .par_iter_mut()
+            .zip(pieces)
+            .map(|((_, rows, writer), piece)| {
+                *rows += piece.rows as u64;
+                writer.push(piece.rows, |r| (piece.batch)(r))
+            })
+            .collect();
+        results.into_iter().collect()
+    }
+
+    /// Rows pushed so far, per table.
+    pub fn rows(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.tables.iter().map(|(name, rows, _)| (name.as_str(), *rows))
+    }
+
+    /// Finishes every file; returns them as the manifest lists them.
+    pub fn finish(self) -> Result<Vec<(String, FileInfo)>> {
+        self.tables.into_par_iter().map(|(name, _, writer)| Ok((format!("{name}.parquet"), writer.finish()?))).collect()
+    }
+}
+
 /// The ghost-kitchen tables: events, orders and the dimension tables.
 pub fn kitchen_tables<'a>(ds: &'a Dataset) -> Vec<Table<'a>> {
-    let mut tables = vec![
+    let mut tables: Vec<Table> = kitchen_pieces(ds, 0..ds.sim.orders.len()).into();
+    tables.extend(kitchen_dimensions(ds));
+    tables
+}
+
+/// The ghost kitchen's streamed tables, as [`StreamedTables::create`] takes them.
+pub fn kitchen_streamed() -> [(&'static str, SchemaRef, &'static [Special]); 2] {
+    [("events", events_schema(), EVENTS_SPECIAL), ("orders", orders_schema(), ORDERS_SPECIAL)]
+}
+
+/// The events and orders of `ds` as the next pieces of those tables: all
+/// its events, and its orders in `new_orders` (the rest were written with
+/// an earlier piece).
+pub fn kitchen_pieces<'a>(ds: &'a Dataset, new_orders: Range<usize>) -> [Table<'a>; 2] {
+    [
         Table {
             name: "events".into(),
             schema: events_schema(),
@@ -116,13 +209,16 @@ pub fn kitchen_tables<'a>(ds: &'a Dataset) -> Vec<Table<'a>> {
         Table {
             name: "orders".into(),
             schema: orders_schema(),
-            rows: ds.sim.orders.len(),
+            rows: new_orders.len(),
             special: ORDERS_SPECIAL,
-            batch: Box::new(|r| ds.orders_batch(r)),
+            batch: Box::new(move |r| ds.orders_batch(new_orders.start + r.start..new_orders.start + r.end)),
         },
-    ];
-    tables.extend(DIMENSION_TABLES.iter().map(|&name| Table::whole(name, dims::table(name, ds))));
-    tables
+    ]
+}
+
+/// The ghost kitchen's dimension tables (from the scenario and the roads alone).
+pub fn kitchen_dimensions<'a>(ds: &Dataset) -> Vec<Table<'a>> {
+    DIMENSION_TABLES.iter().map(|&name| Table::whole(name, dims::table(name, ds))).collect()
 }
 
 /// The ghost kitchen's one stream: `events`, each row an event record keyed

@@ -32,6 +32,12 @@ use crate::scenario::hex;
 /// row groups (a 65 536-event group holds ~2 MB of route latitudes).
 const PAGE_BYTES: usize = 4 << 20;
 
+/// Row groups in flight (built, encoding or waiting their turn) per
+/// worker thread: enough to keep every thread busy while a slow group
+/// finishes, few enough to hold memory to a few of them each (an events
+/// group is ~15 MB while it is encoded).
+const WINDOW_PER_THREAD: usize = 2;
+
 /// How a table is encoded.
 #[derive(Clone, Copy, Debug)]
 pub struct Encoding {
@@ -164,46 +170,148 @@ pub fn write_table<F>(
 where
     F: Fn(Range<usize>) -> RecordBatch + Sync,
 {
-    let name = path.display().to_string();
-    let file = File::create(path).context(|| name.clone())?;
-    let hashing = Hashing { inner: BufWriter::with_capacity(1 << 20, file), hash: Sha256::new(), bytes: 0 };
-    let (props, fields) = properties(&schema, enc, special)?;
-    let float_list_props = Arc::new(float_lists::properties(&props));
-    let writer = ArrowWriter::try_new(hashing, schema.clone(), Some(props)).context(|| name.clone())?;
-    let (file_writer, factory) = writer.into_serialized_writer().context(|| name.clone())?;
-    let step = enc.row_group_rows.max(1);
-    let pipeline = Pipeline {
-        groups: (0..rows).step_by(step).map(|s| s..(s + step).min(rows)).collect(),
-        window: rayon::current_num_threads().max(1) * 4,
-        schema,
-        fields,
-        float_list_props,
-        factory,
-        batch,
-        name: &name,
-        state: Mutex::new(InOrder {
-            file: file_writer,
-            appended: 0,
-            scheduled: 0,
-            ready: BTreeMap::new(),
-            error: None,
-        }),
-    };
-    rayon::scope_fifo(|s| {
-        let pipeline = &pipeline;
-        for i in pipeline.schedule(None) {
-            s.spawn_fifo(move |s| pipeline.run(s, i));
-        }
-    });
-    let state = pipeline.state.into_inner().expect("no row group panicked");
-    if let Some(e) = state.error {
-        return Err(e);
+    let mut writer = TableWriter::create(path, schema, enc, special)?;
+    writer.push_last(rows, batch)?;
+    writer.finish()
+}
+
+/// A Parquet file written in pieces: each [`push`](Self::push) hands over
+/// the next rows (any number), and row groups are cut at fixed row counts
+/// across the pieces, so the file is the same however the rows were split
+/// (the rows of an unfinished group wait, built, for the next piece).
+pub struct TableWriter {
+    name: String,
+    schema: SchemaRef,
+    fields: Vec<FieldPlan>,
+    float_list_props: Arc<WriterProperties>,
+    factory: ArrowRowGroupWriterFactory,
+    file: Option<SerializedFileWriter<Sink>>,
+    group_rows: usize,
+    /// Row groups appended so far.
+    groups: usize,
+    /// The first rows of the next group.
+    carry: Option<RecordBatch>,
+}
+
+impl TableWriter {
+    pub fn create(path: &Path, schema: SchemaRef, enc: Encoding, special: &[Special]) -> Result<TableWriter> {
+        let name = path.display().to_string();
+        let file = File::create(path).context(|| name.clone())?;
+        let hashing = Hashing { inner: BufWriter::with_capacity(1 << 20, file), hash: Sha256::new(), bytes: 0 };
+        let (props, fields) = properties(&schema, enc, special)?;
+        let float_list_props = Arc::new(float_lists::properties(&props));
+        let writer = ArrowWriter::try_new(hashing, schema.clone(), Some(props)).context(|| name.clone())?;
+        let (file, factory) = writer.into_serialized_writer().context(|| name.clone())?;
+        Ok(TableWriter {
+            name,
+            schema,
+            fields,
+            float_list_props,
+            factory,
+            file: Some(file),
+            group_rows: enc.row_group_rows.max(1),
+            groups: 0,
+            carry: None,
+        })
     }
-    let name = || name.clone();
-    let mut hashing = state.file.into_inner().context(name)?;
-    hashing.flush().context(name)?;
-    hashing.inner.into_inner().map_err(|e| e.into_error()).context(name)?.sync_all().context(name)?;
-    Ok(FileInfo { bytes: hashing.bytes, sha256: hex(&hashing.hash.finalize()) })
+
+    /// Appends `rows` rows, built by `batch(range)`; the rows of a last,
+    /// unfinished group are kept for the next piece.
+    pub fn push<F>(&mut self, rows: usize, batch: F) -> Result<()>
+    where
+        F: Fn(Range<usize>) -> RecordBatch + Sync,
+    {
+        self.append(rows, &batch, false)
+    }
+
+    /// [`Self::push`] for the last piece: every row is written.
+    pub fn push_last<F>(&mut self, rows: usize, batch: F) -> Result<()>
+    where
+        F: Fn(Range<usize>) -> RecordBatch + Sync,
+    {
+        self.append(rows, &batch, true)
+    }
+
+    fn append(&mut self, rows: usize, batch: &(dyn Fn(Range<usize>) -> RecordBatch + Sync), last: bool) -> Result<()> {
+        let g = self.group_rows;
+        let mut sources = Vec::new();
+        let mut from = 0;
+        if let Some(carry) = self.carry.take() {
+            // The carried rows and the first of these make the next group.
+            from = rows.min(g - carry.num_rows());
+            let head = arrow::compute::concat_batches(&self.schema, [&carry, &batch(0..from)]);
+            sources.push(Source::Built(head.context(|| self.name.clone())?));
+        }
+        sources.extend((from..rows).step_by(g).map(|s| Source::Rows(s..(s + g).min(rows))));
+        if !last && sources.last().is_some_and(|s| s.rows() < g) {
+            self.carry = match sources.pop() {
+                Some(Source::Built(b)) => Some(b),
+                Some(Source::Rows(r)) => Some(batch(r)),
+                None => None,
+            };
+        }
+        self.encode_in_order(sources, batch)
+    }
+
+    /// Encodes `sources` as the next row groups, in parallel, appended in order.
+    fn encode_in_order(
+        &mut self,
+        sources: Vec<Source>,
+        batch: &(dyn Fn(Range<usize>) -> RecordBatch + Sync),
+    ) -> Result<()> {
+        let file = self.file.take().ok_or_else(|| Error(format!("{}: written after an error", self.name)))?;
+        let n = sources.len();
+        let pipeline = Pipeline {
+            sources: sources.into_iter().map(|s| Mutex::new(Some(s))).collect(),
+            first_group: self.groups,
+            window: rayon::current_num_threads().max(1) * WINDOW_PER_THREAD,
+            writer: self,
+            batch,
+            state: Mutex::new(InOrder { file, appended: 0, scheduled: 0, ready: BTreeMap::new(), error: None }),
+        };
+        rayon::scope_fifo(|s| {
+            let pipeline = &pipeline;
+            for i in pipeline.schedule(None) {
+                s.spawn_fifo(move |s| pipeline.run(s, i));
+            }
+        });
+        let state = pipeline.state.into_inner().expect("no row group panicked");
+        if let Some(e) = state.error {
+            return Err(e);
+        }
+        self.file = Some(state.file);
+        self.groups += n;
+        Ok(())
+    }
+
+    /// Writes any rows still waiting and the footer; returns the file's size and sha256.
+    pub fn finish(mut self) -> Result<FileInfo> {
+        if let Some(carry) = self.carry.take() {
+            self.encode_in_order(vec![Source::Built(carry)], &|_| unreachable!("a built group"))?;
+        }
+        let name = || self.name.clone();
+        let file = self.file.take().ok_or_else(|| Error(format!("{}: written after an error", self.name)))?;
+        let mut hashing = file.into_inner().context(name)?;
+        hashing.flush().context(name)?;
+        hashing.inner.into_inner().map_err(|e| e.into_error()).context(name)?.sync_all().context(name)?;
+        Ok(FileInfo { bytes: hashing.bytes, sha256: hex(&hashing.hash.finalize()) })
+    }
+}
+
+/// Where a row group's rows come from: built already (carried rows and the
+/// first of a piece), or a range of the piece.
+enum Source {
+    Built(RecordBatch),
+    Rows(Range<usize>),
+}
+
+impl Source {
+    fn rows(&self) -> usize {
+        match self {
+            Source::Built(b) => b.num_rows(),
+            Source::Rows(r) => r.len(),
+        }
+    }
 }
 
 /// Row groups are encoded in parallel over a sliding window and appended
@@ -211,16 +319,14 @@ where
 /// next in line, then starts the groups the window now admits. No thread
 /// waits for a whole batch of groups, and at most `window` encoded groups
 /// are held in memory.
-struct Pipeline<'a, F> {
-    groups: Vec<Range<usize>>,
+struct Pipeline<'a> {
+    /// Each taken when its group is encoded.
+    sources: Vec<Mutex<Option<Source>>>,
+    /// The file's index of the first group.
+    first_group: usize,
     window: usize,
-    schema: SchemaRef,
-    fields: Vec<FieldPlan>,
-    /// Properties of the float-list fast path.
-    float_list_props: Arc<WriterProperties>,
-    factory: ArrowRowGroupWriterFactory,
-    batch: F,
-    name: &'a str,
+    writer: &'a TableWriter,
+    batch: &'a (dyn Fn(Range<usize>) -> RecordBatch + Sync),
     state: Mutex<InOrder>,
 }
 
@@ -238,10 +344,7 @@ struct InOrder {
     error: Option<Error>,
 }
 
-impl<F> Pipeline<'_, F>
-where
-    F: Fn(Range<usize>) -> RecordBatch + Sync,
-{
+impl Pipeline<'_> {
     fn run<'s>(&'s self, s: &rayon::ScopeFifo<'s>, group: usize) {
         let encoded = self.encode(group);
         for next in self.schedule(Some((group, encoded))) {
@@ -253,18 +356,22 @@ where
     /// encoded in parallel too: an idle thread helps with the route columns
     /// of the last groups instead of waiting for them.
     fn encode(&self, group: usize) -> Result<Vec<Chunk>> {
-        let name = || self.name.to_string();
-        let mut writers = self.factory.create_column_writers(group).context(name)?.into_iter();
-        let per_field: Vec<Vec<_>> =
-            self.fields.iter().map(|f| writers.by_ref().take(f.leaves.len()).collect()).collect();
-        let batch = (self.batch)(self.groups[group].clone());
-        let fields = batch.columns().par_iter().zip(self.schema.fields().par_iter()).zip(self.fields.par_iter());
+        let w = self.writer;
+        let name = || w.name.clone();
+        let mut writers = w.factory.create_column_writers(self.first_group + group).context(name)?.into_iter();
+        let per_field: Vec<Vec<_>> = w.fields.iter().map(|f| writers.by_ref().take(f.leaves.len()).collect()).collect();
+        let source = self.sources[group].lock().expect("no row group panicked").take();
+        let batch = match source.expect("each group is encoded once") {
+            Source::Built(b) => b,
+            Source::Rows(r) => (self.batch)(r),
+        };
+        let fields = batch.columns().par_iter().zip(w.schema.fields().par_iter()).zip(w.fields.par_iter());
         let chunks: Vec<Vec<Chunk>> = per_field
             .into_par_iter()
             .zip(fields)
             .map(|(writers, ((array, field), plan))| {
                 if plan.float_list {
-                    if let Some(chunks) = float_lists::encode(array, &plan.leaves, &self.float_list_props) {
+                    if let Some(chunks) = float_lists::encode(array, &plan.leaves, &w.float_list_props) {
                         return Ok(chunks.context(name)?.into_iter().map(Chunk::Raw).collect());
                     }
                 }
@@ -298,7 +405,7 @@ where
         }
         while st.error.is_none() {
             let Some(chunks) = st.ready.remove(&st.appended) else { break };
-            match append(&mut st.file, chunks).context(|| self.name.to_string()) {
+            match append(&mut st.file, chunks).context(|| self.writer.name.clone()) {
                 Ok(()) => {
                     st.appended += 1;
                     start_writeback(st.file.inner().inner.get_ref());
@@ -310,7 +417,7 @@ where
             return 0..0;
         }
         let from = st.scheduled;
-        st.scheduled = st.scheduled.max((st.appended + self.window).min(self.groups.len()));
+        st.scheduled = st.scheduled.max((st.appended + self.window).min(self.sources.len()));
         from..st.scheduled
     }
 }
@@ -352,7 +459,7 @@ mod tests {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::arrow::ArrowWriter;
 
-    use super::{properties, write_table, Encoding, Special};
+    use super::{properties, write_table, Encoding, Special, TableWriter};
 
     const ENC: Encoding = Encoding { row_group_rows: 4, zstd_level: 3 };
 
@@ -464,5 +571,28 @@ mod tests {
         writer.write(&batch).unwrap();
         writer.close().unwrap();
         assert_eq!(written(&batch), generic);
+    }
+
+    #[test]
+    fn pieces_of_any_size_write_the_whole_tables_bytes() {
+        for spanning_null in [false, true] {
+            let batch = table(spanning_null);
+            let whole = written(&batch);
+            for pieces in [&[10][..], &[3, 0, 2, 5], &[1; 10], &[4, 4, 2], &[0, 7, 3, 0], &[5, 5]] {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("t.parquet");
+                let mut w = TableWriter::create(&path, batch.schema(), ENC, &[]).unwrap();
+                let mut at = 0;
+                for &n in pieces {
+                    let base = at;
+                    w.push(n, |r| batch.slice(base + r.start, r.len())).unwrap();
+                    at += n;
+                }
+                let info = w.finish().unwrap();
+                let bytes = std::fs::read(&path).unwrap();
+                assert_eq!(bytes, whole, "pieces {pieces:?}, spanning null {spanning_null}");
+                assert_eq!(info.bytes, bytes.len() as u64);
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::model::dist::DistSpec;
 use crate::model::markov::ChainSpec;
 use crate::scenario::common::{OutputSpec, PeakSpec, TimeSpec};
+use crate::scenario::document::{scaled_count, KeyPath, Scale};
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -168,5 +169,16 @@ impl Default for AdsSpec {
             max_click_delay_s: max_click_delay_s(),
             orphan_share: orphan_share(),
         }
+    }
+}
+
+impl Scale for ClickstreamFile {
+    /// Users, sessions and impressions (the ads stay: a bigger site, the same campaign).
+    fn scale(&mut self, k: f64) -> Result<Vec<KeyPath>, (KeyPath, String)> {
+        self.users.count = scaled_count(self.users.count, k);
+        self.sessions.per_day *= k;
+        self.ads.impressions_per_day *= k;
+        let keys = [["users", "count"], ["sessions", "per_day"], ["ads", "impressions_per_day"]];
+        Ok(keys.iter().map(|p| p.map(String::from).to_vec()).collect())
     }
 }

@@ -77,7 +77,7 @@ fn volume(base: f64) -> DailyVolume {
 impl ClickstreamScenario {
     pub fn from_document(doc: &Document) -> Result<ClickstreamScenario> {
         check_shape(doc, &schema())?;
-        let f: ClickstreamFile = doc.deserialize()?;
+        let f: ClickstreamFile = doc.deserialize_scaled()?;
         let mut p = Problems::default();
         let calendar = validate_header(&mut p, &f.name, &f.time);
         validate_output(&mut p, &f.output);

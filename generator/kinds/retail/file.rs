@@ -8,6 +8,7 @@ use crate::model::calendar::WeekdayMultipliers;
 use crate::model::dist::DistSpec;
 use crate::scenario::common::PeakSpec;
 use crate::scenario::common::{OutputSpec, TimeSpec};
+use crate::scenario::document::{scaled_count, KeyPath, Scale};
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -246,5 +247,29 @@ impl Default for InventorySpec {
             restock_delay_min: restock_delay(),
             outages: Vec::new(),
         }
+    }
+}
+
+impl Scale for RetailFile {
+    /// Transactions (a rate times K, or gaps divided by K) and the stock
+    /// that serves them (restock threshold and quantity): a bigger shop.
+    fn scale(&mut self, k: f64) -> Result<Vec<KeyPath>, (KeyPath, String)> {
+        let key = |a: &str, b: &str| vec![a.to_string(), b.to_string()];
+        let mut keys = vec![key("inventory", "restock_threshold"), key("inventory", "restock_quantity")];
+        if let Some(rate) = &mut self.demand.transactions_per_day {
+            *rate *= k;
+            keys.push(key("demand", "transactions_per_day"));
+        }
+        if let Some(gap) = &mut self.demand.interval_s {
+            let family = gap.family();
+            *gap = gap.scaled(1.0 / k).ok_or_else(|| {
+                (key("demand", "interval_s"), format!("a {family} gap cannot be divided; use uniform, normal, exponential, lognormal, constant or choice"))
+            })?;
+            keys.push(key("demand", "interval_s"));
+        }
+        let inv = &mut self.inventory;
+        inv.restock_threshold = scaled_count(inv.restock_threshold, k);
+        inv.restock_quantity = scaled_count(inv.restock_quantity, k);
+        Ok(keys)
     }
 }

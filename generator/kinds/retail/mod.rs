@@ -246,7 +246,7 @@ mod validate;
 impl RetailScenario {
     pub fn from_document(doc: &Document) -> Result<RetailScenario> {
         check_shape(doc, &schema())?;
-        let f: RetailFile = doc.deserialize()?;
+        let f: RetailFile = doc.deserialize_scaled()?;
         let base = doc.path().parent().unwrap_or(Path::new(".")).to_path_buf();
         let products_path = base.join(&f.shop.products);
         let products = read_products(&products_path, &f.basket.supplement_boosted_prefixes)?;

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::model::dist::DistSpec;
 use crate::scenario::common::{OutputSpec, TimeSpec};
+use crate::scenario::document::{scaled_count, KeyPath, Scale};
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -138,5 +139,13 @@ impl Default for RainSpec {
             stop_probability: stop_probability(),
             min_temp_f: min_temp(),
         }
+    }
+}
+
+impl Scale for WeatherFile {
+    /// Stations (one report each a day).
+    fn scale(&mut self, k: f64) -> Result<Vec<KeyPath>, (KeyPath, String)> {
+        self.stations.count = scaled_count(self.stations.count, k);
+        Ok(vec![vec!["stations".into(), "count".into()]])
     }
 }

@@ -65,7 +65,7 @@ fn months(p: &mut Problems, path: &str, values: &[f64], lo: f64, hi: f64, what: 
 impl WeatherScenario {
     pub fn from_document(doc: &Document) -> Result<WeatherScenario> {
         check_shape(doc, &schema())?;
-        let f: WeatherFile = doc.deserialize()?;
+        let f: WeatherFile = doc.deserialize_scaled()?;
         let mut p = Problems::default();
         let calendar = validate_header(&mut p, &f.name, &f.time);
         validate_output(&mut p, &f.output);

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::model::calendar::WeekdayMultipliers;
 use crate::model::dist::DistSpec;
 use crate::scenario::common::{OutputSpec, PeakSpec, TimeSpec};
+use crate::scenario::document::{KeyPath, Scale};
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -186,4 +187,16 @@ fn max_snap() -> f64 {
 }
 fn min_area_nodes() -> u32 {
     50
+}
+
+impl Scale for KitchenFile {
+    /// Orders per day of every location.
+    fn scale(&mut self, k: f64) -> Result<Vec<KeyPath>, (KeyPath, String)> {
+        let mut keys = Vec::new();
+        for (code, loc) in &mut self.locations {
+            loc.base_orders_per_day *= k;
+            keys.push(vec!["locations".into(), code.clone(), "base_orders_per_day".into()]);
+        }
+        Ok(keys)
+    }
 }

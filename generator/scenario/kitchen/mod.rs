@@ -21,7 +21,7 @@ use super::document::{key_path, Document};
 use crate::error::Result;
 pub use crate::figures::figure;
 use crate::ids::PER_PARTITION;
-use crate::limits::{MAX_EVENTS, MAX_ORDER_SPAN_MS};
+use crate::limits::{MAX_ORDER_SPAN_MS, MAX_STREAMED_EVENTS};
 use crate::model::calendar::Calendar;
 use crate::model::clock::LocalClock;
 use crate::model::curve::{minute_weights, DailyVolume};
@@ -116,7 +116,7 @@ const MAX_BRANDS_PER_ORDER: f64 = 3.0;
 impl KitchenScenario {
     pub fn from_document(doc: &Document) -> Result<KitchenScenario> {
         check_shape(doc, &schema())?;
-        let file: KitchenFile = doc.deserialize()?;
+        let file: KitchenFile = doc.deserialize_scaled()?;
         let base = doc.path().parent().unwrap_or(Path::new(".")).to_path_buf();
         let mut p = Problems::default();
         let calendar = validate_header(&mut p, &file.name, &file.time);
@@ -327,7 +327,7 @@ fn validate_driving_and_output(p: &mut Problems, file: &KitchenFile) {
 
 /// The most orders each location can have on one day, and all of them
 /// together, from the volumes at their largest noise (plus Poisson's tail),
-/// against the id space and [`MAX_EVENTS`] (an order has at least 7 events).
+/// against the id space and [`MAX_STREAMED_EVENTS`] (an order has at least 7 events).
 fn check_volume(p: &mut Problems, calendar: &Calendar, locations: &[Location], file: &KitchenFile) {
     let mut total = 0.0;
     for l in locations {
@@ -350,14 +350,15 @@ fn check_volume(p: &mut Problems, calendar: &Calendar, locations: &[Location], f
         }
     }
     let min_events = total * 7.0;
-    if min_events > MAX_EVENTS as f64 {
+    if min_events > MAX_STREAMED_EVENTS as f64 {
         let key = if file.time.days > 1 { "time.days" } else { "locations" };
         p.key(
             key,
             format!(
-                "the scenario could produce up to {} orders, at least {} events; at most {MAX_EVENTS} events per run",
+                "the scenario could produce up to {} orders, at least {} events; at most {} events per run",
                 figure(total),
-                figure(min_events)
+                figure(min_events),
+                figure(MAX_STREAMED_EVENTS as f64)
             ),
         );
     }
