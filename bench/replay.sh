@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: replay of the canonical dataset. Catch-up of 70 days to a dir:
 # sink (fsync, rename, checkpoint) and to stdout on one encoding thread, the
-# JSON encoding alone on one core (bench/encode_rate.rs), and, when
+# JSON encoding alone on one core (the criterion bench in bench/hot_paths.rs), and, when
 # SIMKIT_TANSU names a tansu broker binary, to a local Kafka-protocol broker.
 # Then one line per other kind: a year of the smoothie shop (five streams
 # merged) and 25 years of 200 weather stations (JSON and protobuf) to dir:.
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-cargo build --release --quiet --bin simkit --example encode_rate
+cargo build --release --quiet --bin simkit
 bin=target/release/simkit
 work=$(mktemp -d)
 broker_pid=""
@@ -42,7 +42,7 @@ bench() {
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 bench "70-day catch-up to dir:" "dir:$work/out"
 bench "70-day catch-up to stdout, 1 thread" stdout --threads 1
-target/release/examples/encode_rate "$work/ds"
+cargo bench --quiet --bench hot_paths -- "replay/" 2>/dev/null | grep -E "^replay|time:|thrpt:"
 if [ -n "${SIMKIT_TANSU:-}" ] && [ -x "$SIMKIT_TANSU" ]; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   "$SIMKIT_TANSU" broker --listener-url "tcp://127.0.0.1:$port" --advertised-listener-url "tcp://127.0.0.1:$port" \

@@ -441,8 +441,8 @@ fn forge(dir: &std::path::Path, file: &str, keep: impl Fn(usize) -> Vec<u32>) {
     let whole = arrow::compute::concat_batches(&all[0].schema(), &all).unwrap();
     let picked = arrow::array::UInt32Array::from(keep(whole.num_rows()));
     let forged = arrow::compute::take_record_batch(&whole, &picked).unwrap();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), forged.schema(), None)
-        .unwrap();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), forged.schema(), None).unwrap();
     writer.write(&forged).unwrap();
     writer.close().unwrap();
     let mut m = Manifest::read(dir).unwrap();
