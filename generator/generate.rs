@@ -20,7 +20,7 @@ use crate::progress::Progress;
 use crate::roads::{self, osm, synthetic, AreaSpec, DeliveryArea, RoadData, RoadSource};
 use crate::scenario::{self, KitchenScenario};
 use crate::seed::{key, Purpose};
-use crate::sinks::manifest::{LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo};
+use crate::sinks::manifest::{LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo, ShardInfo};
 use crate::sinks::parquet::Encoding;
 use crate::sinks::{
     kitchen_dimensions, kitchen_pieces, kitchen_streamed, kitchen_tables, write_manifest, write_parquet,
@@ -41,6 +41,39 @@ pub struct Options {
     pub quiet: bool,
     /// Where `data/osm/<code>.osm[.pbf]` is looked up (normally the working directory).
     pub data_dir: PathBuf,
+    /// `--shard i/N`: write only shard i of N (whole days), for `simkit merge`.
+    pub shard: Option<Shard>,
+}
+
+/// One shard of a run: `index` of `count` (1-based), its share of whole days.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Reads `i/N` (1 <= i <= N).
+    pub fn parse(s: &str) -> Result<Shard> {
+        let bad = || Error(format!("--shard {s}: expected i/N with 1 <= i <= N, such as 3/16"));
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Its days of a run of `days`: consecutive, as even as whole days allow.
+    pub fn days(&self, days: u32) -> std::ops::Range<u32> {
+        let at = |k: u32| (k as u64 * days as u64 / self.count as u64) as u32;
+        at(self.index - 1)..at(self.index)
+    }
+
+    /// The file name stem of `table`'s part in this shard.
+    pub fn part(&self, table: &str) -> String {
+        format!("{table}/part-{:05}-of-{:05}", self.index, self.count)
+    }
 }
 
 pub struct Summary {
@@ -192,6 +225,7 @@ fn new_manifest(
         disorder: Default::default(),
         streams: Vec::new(),
         tools: Default::default(),
+        shard: None,
     }
 }
 
@@ -259,6 +293,12 @@ pub fn run(opts: &Options) -> Result<Summary> {
 
 /// Flags that only the ghost kitchen reads, refused for other kinds.
 fn refuse_road_flags(opts: &Options, kind: &str) -> Result<()> {
+    if let Some(sh) = opts.shard {
+        return Err(Error(format!(
+            "--shard {}/{}: only ghost_kitchen scenarios are sharded so far; generate this {kind} scenario in one run",
+            sh.index, sh.count
+        )));
+    }
     if let Some((code, path)) = opts.osm.first() {
         return Err(Error(format!("--osm {code}={}: a {kind} scenario has no roads", path.display())));
     }
@@ -325,6 +365,9 @@ fn write_run(
     Ok((dir.commit()?, manifest))
 }
 
+/// Reports a streamed weather piece holds (whole days of every station).
+const WEATHER_PIECE_ROWS: usize = 1 << 20;
+
 fn run_weather(
     opts: &Options,
     loaded: &scenario::Scenario,
@@ -334,11 +377,7 @@ fn run_weather(
     refuse_road_flags(opts, "weather")?;
     let out = opts.out.clone().unwrap_or_else(|| default_out(&w.name));
     let dir = OutputDir::create(&out, std::slice::from_ref(&opts.scenario))?;
-    let bar = progress.stage("simulate", "stations", w.stations as u64);
     let stations = weather::model::stations(w);
-    let reports = weather::model::simulate(w, &stations);
-    bar.inc(w.stations as u64);
-    bar.finish_and_clear();
     let utc = [crate::model::clock::LocalClock::parse("UTC").map_err(Error)?];
     let window = crate::model::clock::window(w.calendar.start, w.calendar.days, &utc).unwrap_or((0, 0));
     let mut manifest = new_manifest(loaded, &w.name, w.seed, &w.calendar, window);
@@ -348,9 +387,52 @@ fn run_weather(
     ]
     .into_iter()
     .collect();
-    let tables = weather::tables::tables(w, &stations, &reports);
     let enc = Encoding { row_group_rows: w.row_group_rows, zstd_level: w.zstd_level };
-    write_run(dir, loaded, &tables, enc, &[weather::tables::REPORT_PROTO], manifest, progress)
+    let tools = [weather::tables::REPORT_PROTO];
+    if !loaded.disorder.is_empty() {
+        let reports = weather::model::simulate(w, &stations);
+        let tables = weather::tables::tables(w, &stations, &reports);
+        return write_run(dir, loaded, &tables, enc, &tools, manifest, progress);
+    }
+    // Clean reports stream: a piece of whole days is written while the next is simulated.
+    let mut files = StreamedTables::create(dir.path(), &[weather::tables::reports_streamed()], enc)?;
+    let bar = progress.stage("generate", "days", w.calendar.days as u64);
+    let days = (WEATHER_PIECE_ROWS / stations.len().max(1)).max(1) as u32;
+    let mut run = weather::model::Weather::new(w, &stations);
+    let mut next = run.next_days(days);
+    while let Some(piece) = next {
+        let (pushed, following) =
+            rayon::join(|| files.push(&[weather::tables::reports_piece(w, &stations, &piece)]), || run.next_days(days));
+        pushed?;
+        bar.inc((piece.degrees.len() / stations.len().max(1)) as u64);
+        next = following;
+    }
+    bar.finish_and_clear();
+    let whole = [weather::tables::stations_table(&stations)];
+    finish_streamed(dir, loaded, files, &whole, enc, &tools, manifest)
+}
+
+/// Finishes a run whose large tables were streamed: those files, then the
+/// tables held whole, the tools and the manifest (row counts of both, the
+/// kind's streams), swapped in.
+fn finish_streamed(
+    dir: OutputDir,
+    loaded: &scenario::Scenario,
+    files: StreamedTables,
+    whole: &[Table],
+    enc: Encoding,
+    tools: &[Tool],
+    mut manifest: Manifest,
+) -> Result<(PathBuf, Manifest)> {
+    manifest.tables = files.rows().map(|(name, rows)| (name.to_string(), rows)).collect();
+    manifest.tables.extend(whole.iter().map(|t| (t.name.clone(), t.rows as u64)));
+    manifest.streams = (loaded.model.kind().streams)();
+    let mut written = files.finish()?;
+    if !whole.is_empty() {
+        written.extend(write_parquet(dir.path(), &whole.iter().collect::<Vec<_>>(), enc, &|_| ())?);
+    }
+    let manifest = write_manifest(dir.path(), written, tools, manifest)?;
+    Ok((dir.commit()?, manifest))
 }
 
 fn run_clickstream(
@@ -391,7 +473,13 @@ fn run_kitchen(
     mut lap: Instant,
 ) -> Result<(PathBuf, Manifest)> {
     check_osm_overrides(opts, scn)?;
-    let out = opts.out.clone().unwrap_or_else(|| default_out(&scn.name));
+    if let Some(shard) = opts.shard {
+        check_shard(shard, scn.calendar.days, &loaded.disorder)?;
+    }
+    let out = opts.out.clone().unwrap_or_else(|| match opts.shard {
+        Some(sh) => default_out(&format!("{}-shard-{:05}-of-{:05}", scn.name, sh.index, sh.count)),
+        None => default_out(&scn.name),
+    });
     // Prepare the output first: an unwritable or protected directory fails before any work.
     let dir = OutputDir::create(&out, &inputs(opts, scn))?;
 
@@ -409,7 +497,7 @@ fn run_kitchen(
 
     let enc = Encoding { row_group_rows: scn.row_group_rows, zstd_level: scn.zstd_level };
     if loaded.disorder.is_empty() {
-        let written = stream_kitchen(dir, loaded, scn, &areas, enc, progress)?;
+        let written = stream_kitchen(dir, loaded, scn, &areas, enc, opts.shard, progress)?;
         timing("write", &mut lap);
         return Ok(written);
     }
@@ -430,22 +518,47 @@ fn run_kitchen(
     Ok(written)
 }
 
+/// A shard needs whole days to itself and clean streams.
+fn check_shard(shard: Shard, days: u32, disorder: &crate::disorder::Plan) -> Result<()> {
+    if shard.count > days {
+        return Err(Error(format!(
+            "--shard {}/{}: {days} days cannot make {} shards of whole days (at most {days})",
+            shard.index, shard.count, shard.count
+        )));
+    }
+    if !disorder.is_empty() {
+        return Err(Error(format!(
+            "--shard {}/{}: a disordered stream is sorted by arrival over the whole run, so it cannot be sharded; generate it in one run",
+            shard.index, shard.count
+        )));
+    }
+    Ok(())
+}
+
 /// The ghost kitchen with clean streams, in flat memory: blocks of days
 /// are simulated one ahead of the writer, each block's events and new
-/// orders appended to their files while the next block is simulated.
+/// orders appended to their files while the next block is simulated. A
+/// shard writes its days' part of each table (dimension tables in the
+/// first shard only).
 fn stream_kitchen(
     dir: OutputDir,
     loaded: &scenario::Scenario,
     scn: &KitchenScenario,
     areas: &[DeliveryArea],
     enc: Encoding,
+    shard: Option<Shard>,
     progress: &Progress,
 ) -> Result<(PathBuf, Manifest)> {
     let simulator = Simulator::new(scn, areas, crate::limits::MAX_STREAMED_EVENTS)?;
-    let mut blocks = Blocks::new(scn, &simulator);
-    let mut files = StreamedTables::create(dir.path(), &kitchen_streamed(), enc)?;
+    let days = shard.map_or(0..scn.calendar.days, |sh| sh.days(scn.calendar.days));
+    let mut blocks = Blocks::new(scn, &simulator, days);
+    let names: Vec<String> =
+        ["events", "orders"].iter().map(|t| shard.map_or(t.to_string(), |sh| sh.part(t))).collect();
+    let specs: Vec<_> =
+        kitchen_streamed().into_iter().zip(&names).map(|((_, schema, sp), n)| (n.as_str(), schema, sp)).collect();
+    let mut files = StreamedTables::create(dir.path(), &specs, enc)?;
     let mut counts = Counts::new(scn.locations.len());
-    let bar = progress.stage("generate", "location-days", scn.calendar.days as u64 * scn.locations.len() as u64);
+    let bar = progress.stage("generate", "location-days", blocks.partitions());
     let tick = || bar.inc(1);
     let mut fresh = blocks.simulate_next(&tick).transpose()?;
     while let Some(partitions) = fresh {
@@ -461,13 +574,18 @@ fn stream_kitchen(
     }
     bar.finish_and_clear();
     let mut manifest = describe(loaded, areas, &counts)?;
+    manifest.shard = shard.map(|sh| {
+        let d = sh.days(scn.calendar.days);
+        ShardInfo {
+            index: sh.index,
+            count: sh.count,
+            first_day: d.start,
+            end_day: d.end,
+            row_group_rows: enc.row_group_rows,
+            zstd_level: enc.zstd_level,
+        }
+    });
     let empty = Dataset { scenario: scn, areas, sim: Default::default() };
-    let dimensions = kitchen_dimensions(&empty);
-    manifest.tables = files.rows().map(|(name, rows)| (name.to_string(), rows)).collect();
-    manifest.tables.extend(dimensions.iter().map(|t| (t.name.clone(), t.rows as u64)));
-    manifest.streams = (loaded.model.kind().streams)();
-    let mut written = files.finish()?;
-    written.extend(write_parquet(dir.path(), &dimensions.iter().collect::<Vec<_>>(), enc, &|_| ())?);
-    let manifest = write_manifest(dir.path(), written, &[], manifest)?;
-    Ok((dir.commit()?, manifest))
+    let dimensions = if shard.is_none_or(|sh| sh.index == 1) { kitchen_dimensions(&empty) } else { Vec::new() };
+    finish_streamed(dir, loaded, files, &dimensions, enc, &[], manifest)
 }

@@ -24,6 +24,7 @@ pub mod ids;
 pub mod kinds;
 pub mod lifecycles;
 pub mod limits;
+pub mod merge;
 pub mod model;
 pub mod progress;
 pub mod replay;

@@ -147,11 +147,10 @@ struct Model<'a> {
 /// everything an order can take is bounded by its distributions and its
 /// longest route.
 pub fn check_bounds(scn: &KitchenScenario, areas: &[DeliveryArea], max_events: u64) -> Result<()> {
-    let steps_min: f64 = scn.lifecycle.steps.iter().map(|d| d.bounds().1).sum();
     let mut events = 0.0;
     for (loc, area) in scn.locations.iter().zip(areas) {
         let drive_s = area.longest_route_m() / scn.speed_mps;
-        let span_ms = steps_min * 60_000.0 + drive_s * 1000.0;
+        let span_ms = span_ms(scn, area);
         if span_ms > MAX_ORDER_SPAN_MS as f64 {
             return Err(Error(format!(
                 "location `{}`: an order could take up to {} minutes (kitchen steps and the longest route, {:.0} m at {:.1} mph); at most {} minutes (7 days) from creation to delivery",
@@ -183,6 +182,13 @@ pub fn check_bounds(scn: &KitchenScenario, areas: &[DeliveryArea], max_events: u
         )));
     }
     Ok(())
+}
+
+/// The longest an order of `area` can take, creation to delivery: every
+/// kitchen step at its largest and the longest route's drive.
+fn span_ms(scn: &KitchenScenario, area: &DeliveryArea) -> f64 {
+    let steps_min: f64 = scn.lifecycle.steps.iter().map(|d| d.bounds().1).sum();
+    steps_min * 60_000.0 + area.longest_route_m() / scn.speed_mps * 1000.0
 }
 
 /// Simulates every (day, location) partition; returns them in that order,
@@ -217,6 +223,12 @@ impl<'a> Simulator<'a> {
             brand_items[it.brand_id as usize].push(i as u16);
         }
         Ok(Simulator(Model { scn, areas, brand_items, id_key: key(scn.seed, 0, 0, Purpose::OrderIds) }))
+    }
+
+    /// The longest any order can take, creation to delivery (ms).
+    pub fn longest_span_ms(&self) -> i64 {
+        let m = &self.0;
+        m.areas.iter().map(|a| span_ms(m.scn, a).ceil() as i64).max().unwrap_or(0)
     }
 
     /// The (day, location) partitions of `days`, in that order, in parallel.

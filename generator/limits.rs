@@ -5,9 +5,9 @@
 
 /// Rows a table held in memory may have at most, counted from the
 /// scenario's upper bounds (volumes at their largest noise, every order
-/// with its longest route): the tables of the kinds other than the ghost
-/// kitchen, and a disordered stream (its deliveries are sorted by arrival
-/// over the whole run).
+/// with its longest route): retail and clickstream tables, and a
+/// disordered stream (its deliveries are sorted by arrival over the whole
+/// run).
 pub const MAX_EVENTS: u64 = 100_000_000;
 
 /// Events a ghost-kitchen run with clean streams may produce at most: it

@@ -42,6 +42,18 @@ enum Command {
     Generate(GenerateArgs),
     /// Re-read a dataset and check it against its manifest (and a golden file).
     Verify(VerifyArgs),
+    /// Assemble the shards of one run (`generate --shard i/N`) into one dataset.
+    Merge {
+        /// The shard directories, in any order.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// The dataset directory to write (only a simkit dataset or an empty directory is replaced).
+        #[arg(long)]
+        out: PathBuf,
+        /// Nothing on success.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Road network tools: inspect an extract, fetch extracts from Overpass.
     #[command(subcommand)]
     Roads(RoadsCommand),
@@ -100,6 +112,10 @@ struct GenerateArgs {
     /// Multiply every volume (orders, transactions, users, stations ...) by K, after the sets.
     #[arg(long, value_name = "K", allow_hyphen_values = true)]
     scale: Option<f64>,
+    /// Write only shard i of N (1 <= i <= N): its whole days' part of each table,
+    /// for `simkit merge` (ghost-kitchen scenarios without disorder).
+    #[arg(long, value_name = "i/N")]
+    shard: Option<String>,
     /// Fail instead of falling back to a synthetic street network.
     #[arg(long)]
     require_osm: bool,
@@ -255,10 +271,20 @@ fn run(cli: Cli) -> Result<()> {
                 require_osm: a.require_osm,
                 quiet: a.quiet,
                 data_dir: PathBuf::from("."),
+                shard: a.shard.as_deref().map(generate::Shard::parse).transpose()?,
             };
             let summary = generate::run(&opts)?;
             if !a.quiet {
                 print!("{}", report::generate_summary(&summary));
+            }
+            Ok(())
+        }
+        Command::Merge { shards, out, quiet } => {
+            remove_partial_output_on_signal()?;
+            let m = simkit::merge::merge(&shards, &out)?;
+            if !quiet {
+                let events = m.tables.get("events").copied().unwrap_or(0);
+                println!("{}: {} shards merged, {events} events", out.display(), shards.len());
             }
             Ok(())
         }

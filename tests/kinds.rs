@@ -100,6 +100,25 @@ fn weather_bytes_do_not_depend_on_threads_and_days_are_a_prefix() {
     }
 }
 
+/// A run of several pieces (about a million reports each, written while
+/// the next is simulated) verifies, dates and stations in place, and its
+/// first days are a shorter run's.
+#[test]
+fn weather_streams_in_pieces_of_whole_days() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (long, short) = (tmp.path().join("long"), tmp.path().join("short"));
+    generate_weather(&long, &["--set", "stations.count=1000", "--days", "2200"]);
+    generate_weather(&short, &["--set", "stations.count=1000", "--days", "1100"]);
+    let out = simkit_ok(&["verify", long.to_str().unwrap()]);
+    assert!(out.contains("2200000 reports, one per station per day for 1000 stations"), "{out}");
+    let (a, b) = (read_reports(&long), read_reports(&short));
+    assert_eq!(a.len(), 2_200_000);
+    assert!(a[..b.len()]
+        .iter()
+        .zip(&b)
+        .all(|(x, y)| (x.date, &x.station, x.degrees) == (y.date, &y.station, y.degrees)));
+}
+
 /// Per-month averages of a (day, station) layout: (temperature, rain share).
 fn monthly(reports: &[Report]) -> Vec<(f64, f64)> {
     let mut sums = vec![(0.0, 0.0, 0u32); 12];

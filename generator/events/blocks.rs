@@ -6,6 +6,11 @@
 //! delivered after that instant) wait, with the partition's orders, for the
 //! next block. Concatenated, the blocks' events are exactly the whole run's
 //! event table and their new orders its orders table.
+//!
+//! A range of days (a shard) runs the same way after a warm-up of the days
+//! whose orders can still deliver into it: it holds the orders of its days
+//! and the events between the earliest local midnights that begin and end
+//! it, so consecutive ranges concatenate into the whole run.
 
 use std::ops::Range;
 
@@ -36,7 +41,7 @@ pub struct Partitions {
     parts: Vec<Simulation>,
 }
 
-/// The blocks of a run, in order.
+/// The blocks of a run, or of a range of its days, in order.
 pub struct Blocks<'a> {
     scn: &'a KitchenScenario,
     simulator: &'a Simulator<'a>,
@@ -44,13 +49,44 @@ pub struct Blocks<'a> {
     plan: Vec<Range<u32>>,
     /// Partitions with events after the last block's end, their other events gone.
     pending: Vec<Simulation>,
+    /// The first day whose orders are the range's (earlier ones warm up).
+    first_day: u32,
+    /// The range's events: from `start_ms` to `end_ms`.
+    start_ms: i64,
+    end_ms: i64,
 }
 
 impl<'a> Blocks<'a> {
-    pub fn new(scn: &'a KitchenScenario, simulator: &'a Simulator<'a>) -> Blocks<'a> {
-        let mut plan = plan(scn);
-        plan.reverse();
-        Blocks { scn, simulator, plan, pending: Vec::new() }
+    /// The blocks of `days` (`0..days` for the whole run).
+    pub fn new(scn: &'a KitchenScenario, simulator: &'a Simulator<'a>, days: Range<u32>) -> Blocks<'a> {
+        let whole = scn.calendar.days;
+        let mut blocks = Blocks {
+            scn,
+            simulator,
+            plan: Vec::new(),
+            pending: Vec::new(),
+            first_day: days.start,
+            start_ms: i64::MIN,
+            end_ms: i64::MAX,
+        };
+        if days.start > 0 {
+            blocks.start_ms = blocks.earliest_midnight(days.start);
+        }
+        if days.end < whole {
+            blocks.end_ms = blocks.earliest_midnight(days.end);
+        }
+        // An order of day d ends before the local midnight after d (up to a
+        // day and two hours from the earliest one) plus its longest span.
+        let reach_ms = (26 * 3_600_000 + simulator.longest_span_ms()).max(0) as u64;
+        let warm_up = (reach_ms.div_ceil(86_400_000) + 1).min(days.start as u64) as u32;
+        blocks.plan = plan(scn, days.start - warm_up..days.end);
+        blocks.plan.reverse();
+        blocks
+    }
+
+    /// The (day, location) partitions left to simulate, warm-up included.
+    pub fn partitions(&self) -> u64 {
+        self.plan.iter().map(|d| d.len() as u64).sum::<u64>() * self.scn.locations.len() as u64
     }
 
     /// Simulates the partitions of the next block's days; `None` after the
@@ -64,16 +100,23 @@ impl<'a> Blocks<'a> {
     /// The block of the partitions [`Self::simulate_next`] returned last.
     pub fn assemble(&mut self, fresh: Partitions) -> Block {
         let days = fresh.days;
-        let end = if self.plan.is_empty() { i64::MAX } else { self.earliest_midnight(days.end) };
-        let old_orders: usize = self.pending.iter().map(|p| p.orders.len()).sum();
+        let end = if self.plan.is_empty() { self.end_ms } else { self.earliest_midnight(days.end) };
+        // Partitions of warm-up days lead: their orders belong to an earlier range.
+        let warm = self.first_day.clamp(days.start, days.end) - days.start;
+        let warm_parts = warm as usize * self.scn.locations.len();
+        let old_orders: usize = self.pending.iter().map(|p| p.orders.len()).sum::<usize>()
+            + fresh.parts[..warm_parts.min(fresh.parts.len())].iter().map(|p| p.orders.len()).sum::<usize>();
         let mut parts = std::mem::take(&mut self.pending);
         parts.extend(fresh.parts);
         for part in &mut parts {
+            let before = part.events.partition_point(|e| e.ts_ms < self.start_ms);
+            part.events.drain(..before);
             let cut = part.events.partition_point(|e| e.ts_ms < end);
-            if cut < part.events.len() {
+            if cut < part.events.len() && end < self.end_ms {
                 let later = part.events.split_off(cut);
                 self.pending.push(Simulation { orders: part.orders.clone(), lines: part.lines.clone(), events: later });
             }
+            part.events.truncate(cut);
         }
         let new_orders = old_orders..parts.iter().map(|p| p.orders.len()).sum();
         let day_starts: Vec<i64> = (days.start + 1..days.end).map(|d| self.scn.calendar.utc_midnight_ms(d)).collect();
@@ -87,14 +130,14 @@ impl<'a> Blocks<'a> {
     }
 }
 
-/// Days per block: consecutive days whose expected orders add up to at
+/// Blocks of `days`: consecutive days whose expected orders add up to at
 /// most [`BLOCK_ORDERS`] (at least one day each).
-fn plan(scn: &KitchenScenario) -> Vec<Range<u32>> {
+fn plan(scn: &KitchenScenario, days: Range<u32>) -> Vec<Range<u32>> {
     let c = &scn.calendar;
     let expected = |d: u32| -> f64 { scn.locations.iter().map(|l| l.volume.expected(d, c.weekday(d))).sum() };
     let mut blocks = Vec::new();
-    let (mut start, mut orders) = (0, 0.0);
-    for day in 0..c.days {
+    let (mut start, mut orders) = (days.start, 0.0);
+    for day in days.clone() {
         let o = expected(day);
         if day > start && orders + o > BLOCK_ORDERS {
             blocks.push(start..day);
@@ -102,8 +145,8 @@ fn plan(scn: &KitchenScenario) -> Vec<Range<u32>> {
         }
         orders += o;
     }
-    if start < c.days {
-        blocks.push(start..c.days);
+    if start < days.end {
+        blocks.push(start..days.end);
     }
     blocks
 }

@@ -67,6 +67,7 @@ fn selected_streams(dir: &Path, m: &Manifest, opts: &Options) -> Result<(Vec<Str
 pub fn open_dataset(opts: &Options) -> Result<(Manifest, Sources)> {
     let dir = &opts.dataset;
     let manifest = Manifest::read(dir)?;
+    crate::verify::refuse_shard(dir, &manifest)?;
     let (specs, kind) = selected_streams(dir, &manifest, opts)?;
     if manifest.compute_fingerprint() != manifest.fingerprint {
         return Err(Error(format!(

@@ -55,6 +55,26 @@ pub struct Manifest {
     /// Non-data files shipped with the dataset (not in the fingerprint).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tools: BTreeMap<String, FileInfo>,
+    /// Set on one shard of a run (`generate --shard i/N`): a part of a
+    /// dataset that `simkit merge` assembles, not a dataset itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+}
+
+/// Which part of a run a shard holds, and how its tables were encoded (the
+/// merge re-encodes them alike).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ShardInfo {
+    /// 1 ..= `count`.
+    pub index: u32,
+    pub count: u32,
+    /// Its days (`first..end`): their orders, and the events from the
+    /// earliest local midnight of `first` to that of `end`.
+    pub first_day: u32,
+    pub end_day: u32,
+    pub row_group_rows: usize,
+    pub zstd_level: i32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

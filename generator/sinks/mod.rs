@@ -142,7 +142,8 @@ pub struct StreamedTables {
 }
 
 impl StreamedTables {
-    /// Creates `<name>.parquet` in `dir` for each `(name, schema, special)`.
+    /// Creates `<name>.parquet` in `dir` for each `(name, schema, special)`
+    /// (a name may hold a folder: `events/part-00001-of-00004`).
     pub fn create(dir: &Path, specs: &[(&str, SchemaRef, &[Special])], enc: parquet::Encoding) -> Result<Self> {
         let tables = specs
             .iter()
@@ -154,9 +155,10 @@ impl StreamedTables {
         Ok(StreamedTables { tables })
     }
 
-    /// Appends each piece to its table (in the order created), the tables in parallel.
+    /// Appends each piece to its table (one piece per table, in the order
+    /// created), the tables in parallel.
     pub fn push(&mut self, pieces: &[Table]) -> Result<()> {
-        if pieces.len() != self.tables.len() || pieces.iter().zip(&self.tables).any(|(p, t)| p.name != t.0) {
+        if pieces.len() != self.tables.len() {
             return Err(Error("streamed pieces do not match their tables".into()));
         }
         let results: Vec<Result<()>> = self
@@ -169,6 +171,13 @@ impl StreamedTables {
             })
             .collect();
         results.into_iter().collect()
+    }
+
+    /// Appends `piece` to the `i`-th table alone.
+    pub fn push_to(&mut self, i: usize, piece: &Table) -> Result<()> {
+        let (_, rows, writer) = self.tables.get_mut(i).ok_or_else(|| Error(format!("no streamed table number {i}")))?;
+        *rows += piece.rows as u64;
+        writer.push(piece.rows, |r| (piece.batch)(r))
     }
 
     /// Rows pushed so far, per table.

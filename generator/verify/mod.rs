@@ -139,6 +139,7 @@ pub fn strings<'b>(b: &'b RecordBatch, file: &str, name: &str) -> Result<&'b Str
 
 pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
     let manifest = Manifest::read(dir)?;
+    refuse_shard(dir, &manifest)?;
     let mut p = Problems::default();
     let files_ok = check_files(dir, &manifest, &mut p)?;
     check_manifest(&manifest, &mut p);
@@ -175,6 +176,19 @@ pub fn verify(dir: &Path, golden: Option<&Path>) -> Result<Report> {
         );
     }
     Ok(Report { manifest, text })
+}
+
+/// A shard is part of a dataset: `simkit merge` checks and assembles it.
+pub fn refuse_shard(dir: &Path, m: &Manifest) -> Result<()> {
+    match &m.shard {
+        Some(sh) => Err(Error(format!(
+            "{}: shard {} of {} of a run, not a dataset: assemble the shards with `simkit merge SHARD_DIRS... --out DIR`",
+            dir.display(),
+            sh.index,
+            sh.count
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Every listed file: present, of the listed size and sha256. Returns

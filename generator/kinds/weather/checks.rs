@@ -11,7 +11,7 @@ use arrow::datatypes::{Date32Type, Float64Type, Int16Type};
 use super::model::station_name;
 use crate::error::{Error, Result};
 use crate::sinks::manifest::Manifest;
-use crate::verify::{primitive, read_batches, strings, Problems};
+use crate::verify::{batch_reader, primitive, read_batches, strings, Problems};
 
 /// The manifest's model facts: station count and rain threshold.
 fn facts(m: &Manifest) -> Result<(usize, f64)> {
@@ -55,7 +55,8 @@ pub fn verify(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<String> {
     let first_day = start.signed_duration_since(chrono::DateTime::UNIX_EPOCH.date_naive()).num_days();
     let names: Vec<String> = (0..n as u32).map(station_name).collect();
     let (mut row, mut rainy) = (0usize, 0u64);
-    for b in read_batches(&dir.join(F))? {
+    for b in batch_reader(&dir.join(F))? {
+        let b = b?;
         let dates = primitive::<Date32Type>(&b, F, "date")?;
         let stations = strings(&b, F, "station")?;
         let degrees = primitive::<Float64Type>(&b, F, "degrees")?;

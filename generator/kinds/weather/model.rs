@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use super::WeatherScenario;
 use crate::model::markov::Chain;
-use crate::seed::{stream, Purpose};
+use crate::seed::{stream, Purpose, SimRng};
 
 /// One station and the parameters it drew.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,6 +37,8 @@ pub struct Station {
 #[derive(Debug, Default)]
 pub struct Reports {
     pub stations: u32,
+    /// The day of the first row.
+    pub first_day: u32,
     pub degrees: Vec<f64>,
     pub raining: Vec<bool>,
 }
@@ -69,49 +71,117 @@ pub fn stations(s: &WeatherScenario) -> Vec<Station> {
 }
 
 /// One station's series: (degrees, raining) per day.
-fn series(s: &WeatherScenario, index: u32, st: &Station, months: &[usize]) -> Vec<(f64, bool)> {
-    let mut rng = stream(s.seed, index as u64, 0, Purpose::Weather);
-    let chains: Vec<Chain> =
-        (0..12).map(|m| Chain::two_state(["dry", "rain"], 0.0, st.rain_start[m], st.rain_stop)).collect();
-    let mut yesterday = st.monthly_means_f[months[0]];
-    let mut raining = false;
-    months
-        .iter()
-        .map(|&m| {
-            let temp =
-                s.persistence * yesterday + (1.0 - s.persistence) * st.monthly_means_f[m] + s.noise.sample(&mut rng);
-            let step = chains[m].next(raining as usize, &mut rng) == 1;
-            raining = temp >= s.min_rain_temp && step;
-            yesterday = temp;
-            (temp, raining)
-        })
-        .collect()
+/// One station's series as it runs: its daily stream, its chains and
+/// where it stands, carried from one range of days to the next.
+struct Runner {
+    rng: SimRng,
+    chains: Vec<Chain>,
+    yesterday: f64,
+    raining: bool,
 }
 
-/// Every station's reports, simulated in parallel, laid out by (day, station).
-pub fn simulate(s: &WeatherScenario, stations: &[Station]) -> Reports {
-    let months: Vec<usize> = (0..s.calendar.days).map(|d| s.calendar.date(d).month0() as usize).collect();
-    let per_station: Vec<Vec<(f64, bool)>> =
-        stations.par_iter().enumerate().map(|(i, st)| series(s, i as u32, st, &months)).collect();
-    let rows = months.len() * stations.len();
-    let mut r = Reports {
-        stations: stations.len() as u32,
-        degrees: Vec::with_capacity(rows),
-        raining: Vec::with_capacity(rows),
-    };
-    for day in 0..months.len() {
-        for station in &per_station {
-            let (t, rain) = station[day];
-            r.degrees.push(t);
-            r.raining.push(rain);
-        }
+impl Runner {
+    fn new(s: &WeatherScenario, index: u32, st: &Station, first_month: usize) -> Runner {
+        let chains = (0..12).map(|m| Chain::two_state(["dry", "rain"], 0.0, st.rain_start[m], st.rain_stop)).collect();
+        let rng = stream(s.seed, index as u64, 0, Purpose::Weather);
+        Runner { rng, chains, yesterday: st.monthly_means_f[first_month], raining: false }
     }
-    r
+
+    /// The days of `months` (each day's month), in order.
+    fn run(&mut self, s: &WeatherScenario, st: &Station, months: &[usize]) -> Vec<(f64, bool)> {
+        months
+            .iter()
+            .map(|&m| {
+                let temp = s.persistence * self.yesterday
+                    + (1.0 - s.persistence) * st.monthly_means_f[m]
+                    + s.noise.sample(&mut self.rng);
+                let step = self.chains[m].next(self.raining as usize, &mut self.rng) == 1;
+                self.raining = temp >= s.min_rain_temp && step;
+                self.yesterday = temp;
+                (temp, self.raining)
+            })
+            .collect()
+    }
+}
+
+/// Every station's series, a range of days at a time: the reports of any
+/// day are the same whichever ranges the run is cut into.
+pub struct Weather<'a> {
+    s: &'a WeatherScenario,
+    stations: &'a [Station],
+    runners: Vec<Runner>,
+    months: Vec<usize>,
+    next_day: u32,
+}
+
+impl<'a> Weather<'a> {
+    pub fn new(s: &'a WeatherScenario, stations: &'a [Station]) -> Weather<'a> {
+        let months: Vec<usize> = (0..s.calendar.days).map(|d| s.calendar.date(d).month0() as usize).collect();
+        let first = months.first().copied().unwrap_or(0);
+        let runners = stations.iter().enumerate().map(|(i, st)| Runner::new(s, i as u32, st, first)).collect();
+        Weather { s, stations, runners, months, next_day: 0 }
+    }
+
+    /// The reports of the next `days` days (fewer at the end), stations in
+    /// parallel, in (date, station) order; `None` after the last day.
+    pub fn next_days(&mut self, days: u32) -> Option<Reports> {
+        let from = self.next_day as usize;
+        if from >= self.months.len() {
+            return None;
+        }
+        let to = (from + days.max(1) as usize).min(self.months.len());
+        let (s, months) = (self.s, &self.months[from..to]);
+        let per_station: Vec<Vec<(f64, bool)>> =
+            self.runners.par_iter_mut().zip(self.stations).map(|(r, st)| r.run(s, st, months)).collect();
+        let rows = months.len() * per_station.len();
+        let mut r = Reports {
+            stations: per_station.len() as u32,
+            first_day: from as u32,
+            degrees: Vec::with_capacity(rows),
+            raining: Vec::with_capacity(rows),
+        };
+        for day in 0..months.len() {
+            for station in &per_station {
+                let (t, rain) = station[day];
+                r.degrees.push(t);
+                r.raining.push(rain);
+            }
+        }
+        self.next_day = to as u32;
+        Some(r)
+    }
+}
+
+/// Every station's whole series, in (date, station) order.
+pub fn simulate(s: &WeatherScenario, stations: &[Station]) -> Reports {
+    Weather::new(s, stations).next_days(s.calendar.days).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::station_name;
+    use super::{station_name, stations, Weather};
+    use crate::kinds::Model;
+
+    #[test]
+    fn a_run_cut_into_ranges_of_days_is_the_whole_run() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/weather.toml");
+        let Model::Weather(w) = crate::scenario::load(&path, &Default::default()).unwrap().model else {
+            panic!("weather.toml is a weather scenario")
+        };
+        let st = stations(&w);
+        let whole = super::simulate(&w, &st);
+        let mut run = Weather::new(&w, &st);
+        let (mut degrees, mut raining, mut firsts) = (Vec::new(), Vec::new(), Vec::new());
+        for days in [1, 30, 7, 400].into_iter().cycle() {
+            let Some(r) = run.next_days(days) else { break };
+            firsts.push(r.first_day);
+            degrees.extend(r.degrees);
+            raining.extend(r.raining);
+        }
+        assert_eq!(firsts[..4], [0, 1, 31, 38]);
+        assert_eq!(degrees, whole.degrees);
+        assert_eq!(raining, whole.raining);
+    }
 
     #[test]
     fn station_names_run_like_spreadsheet_columns() {

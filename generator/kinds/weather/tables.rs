@@ -47,7 +47,9 @@ fn reports_batch(s: &WeatherScenario, stations: &[Station], r: &Reports, rows: R
     let per_day = r.stations as usize;
     let epoch_day = s.calendar.start.signed_duration_since(chrono::DateTime::UNIX_EPOCH.date_naive()).num_days() as i32;
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(Date32Array::from_iter_values(rows.clone().map(|i| epoch_day + (i / per_day) as i32))),
+        Arc::new(Date32Array::from_iter_values(
+            rows.clone().map(|i| epoch_day + r.first_day as i32 + (i / per_day) as i32),
+        )),
         Arc::new(StringArray::from_iter_values(rows.clone().map(|i| stations[i % per_day].name.as_str()))),
         Arc::new(Float64Array::from(r.degrees[rows.clone()].to_vec())),
         Arc::new(BooleanArray::from(r.raining[rows].to_vec())),
@@ -57,16 +59,27 @@ fn reports_batch(s: &WeatherScenario, stations: &[Station], r: &Reports, rows: R
 
 /// The tables of a weather run, largest first.
 pub fn tables<'a>(s: &'a WeatherScenario, stations: &'a [Station], r: &'a Reports) -> Vec<Table<'a>> {
-    vec![
-        Table {
-            name: "reports".into(),
-            schema: reports_schema(),
-            rows: r.degrees.len(),
-            special: REPORTS_SPECIAL,
-            batch: Box::new(move |rows| reports_batch(s, stations, r, rows)),
-        },
-        Table::whole("stations", stations_batch(stations)),
-    ]
+    vec![reports_piece(s, stations, r), stations_table(stations)]
+}
+
+/// Reports as the next piece of the streamed `reports` table.
+pub fn reports_piece<'a>(s: &'a WeatherScenario, stations: &'a [Station], r: &'a Reports) -> Table<'a> {
+    Table {
+        name: "reports".into(),
+        schema: reports_schema(),
+        rows: r.degrees.len(),
+        special: REPORTS_SPECIAL,
+        batch: Box::new(move |rows| reports_batch(s, stations, r, rows)),
+    }
+}
+
+/// The `reports` table as [`crate::sinks::StreamedTables::create`] takes it.
+pub fn reports_streamed() -> (&'static str, arrow::datatypes::SchemaRef, &'static [crate::sinks::Special]) {
+    ("reports", reports_schema(), REPORTS_SPECIAL)
+}
+
+pub fn stations_table<'a>(stations: &[Station]) -> Table<'a> {
+    Table::whole("stations", stations_batch(stations))
 }
 
 /// The one stream: reports keyed by station, as JSON (raining 1/0) or as

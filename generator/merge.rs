@@ -1,0 +1,161 @@
+//! Merge: assembles the shards of one run (`generate --shard i/N`) into one
+//! dataset. Nothing in a shard is trusted: each file is checked against its
+//! shard's manifest, the shards must be of one scenario, every index from 1
+//! to N must be there once, and their days must follow one another. Each
+//! streamed table's parts are then re-read in shard order and written
+//! through the same writer a single run uses, row groups cut across parts,
+//! so the merged files (and the manifest, and its fingerprint) are those of
+//! the run generated in one piece. The entry point is [`merge`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+
+use crate::error::{Context, Error, Result};
+use crate::sinks::manifest::{sha256_file, FileInfo, Manifest, ShardInfo};
+use crate::sinks::parquet::Encoding;
+use crate::sinks::{kitchen_streamed, write_manifest, OutputDir, StreamedTables, Table};
+use crate::verify::batch_reader;
+
+/// A shard as read: its directory, manifest and place in the run.
+struct Part {
+    dir: PathBuf,
+    manifest: Manifest,
+    shard: ShardInfo,
+}
+
+/// Merges the shard directories `shards` (any order) into `out`; returns
+/// the dataset's manifest.
+pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Manifest> {
+    let parts = read_parts(shards)?;
+    let first = &parts[0];
+    let kind = &first.manifest.scenario.kind;
+    if kind != "ghost_kitchen" {
+        return Err(Error(format!("{}: shards of a {kind} run cannot be merged yet", first.dir.display())));
+    }
+    let enc = Encoding { row_group_rows: first.shard.row_group_rows, zstd_level: first.shard.zstd_level };
+    let dir = OutputDir::create(out, shards)?;
+    let specs = kitchen_streamed();
+    let mut files = StreamedTables::create(dir.path(), &specs, enc)?;
+    for part in &parts {
+        let sh = &part.shard;
+        for (i, (table, schema, _)) in specs.iter().enumerate() {
+            let file = format!("{table}/part-{:05}-of-{:05}.parquet", sh.index, sh.count);
+            for batch in batch_reader(&part.dir.join(&file))? {
+                let batch = RecordBatch::try_new(schema.clone(), batch?.columns().to_vec())
+                    .context(|| format!("{}: {file}", part.dir.display()))?;
+                files.push_to(i, &Table::whole(table, batch))?;
+            }
+        }
+    }
+    let mut manifest = first.manifest.clone();
+    manifest.shard = None;
+    manifest.tables = files.rows().map(|(name, rows)| (name.to_string(), rows)).collect();
+    let mut written = files.finish()?;
+    // The dimension tables, written once by the first shard, as they are.
+    for (name, info) in &first.manifest.files {
+        if name.contains("/part-") {
+            continue;
+        }
+        std::fs::copy(first.dir.join(name), dir.path().join(name))
+            .context(|| format!("{}: cannot copy {name}", first.dir.display()))?;
+        written.push((name.clone(), info.clone()));
+        let table = name.trim_end_matches(".parquet");
+        manifest.tables.insert(table.to_string(), first.manifest.tables.get(table).copied().unwrap_or(0));
+    }
+    add_counts(&mut manifest, &parts);
+    let manifest = write_manifest(dir.path(), written, &[], manifest)?;
+    dir.commit()?;
+    Ok(manifest)
+}
+
+/// The shards' orders and events per location and type, added up.
+fn add_counts(m: &mut Manifest, parts: &[Part]) {
+    for (i, loc) in m.locations.iter_mut().enumerate() {
+        loc.orders = parts.iter().filter_map(|p| p.manifest.locations.get(i)).map(|l| l.orders).sum();
+        loc.events = parts.iter().filter_map(|p| p.manifest.locations.get(i)).map(|l| l.events).sum();
+    }
+    let mut types: BTreeMap<String, u64> = BTreeMap::new();
+    for p in parts {
+        for (t, n) in &p.manifest.event_types {
+            *types.entry(t.clone()).or_default() += n;
+        }
+    }
+    m.event_types = types;
+}
+
+/// Reads and checks every shard; returns them by index.
+fn read_parts(shards: &[PathBuf]) -> Result<Vec<Part>> {
+    let mut parts = Vec::with_capacity(shards.len());
+    for dir in shards {
+        let manifest = Manifest::read(dir)?;
+        let shard = manifest.shard.clone().ok_or_else(|| {
+            Error(format!("{}: not a shard (its manifest has no `shard`; generate with --shard i/N)", dir.display()))
+        })?;
+        check_files(dir, &manifest.files)?;
+        parts.push(Part { dir: dir.clone(), manifest, shard });
+    }
+    parts.sort_by_key(|p| p.shard.index);
+    let first = parts.first().ok_or_else(|| Error("merge: give the shard directories".into()))?;
+    let n = first.shard.count;
+    for p in &parts {
+        let same = p.manifest.scenario == first.manifest.scenario
+            && p.shard.count == n
+            && (p.shard.row_group_rows, p.shard.zstd_level) == (first.shard.row_group_rows, first.shard.zstd_level);
+        if !same {
+            return Err(Error(format!(
+                "{}: a shard of another run than {} (scenario, seed, days, shard count or encoding differ)",
+                p.dir.display(),
+                first.dir.display()
+            )));
+        }
+    }
+    for pair in parts.windows(2) {
+        if pair[0].shard.index == pair[1].shard.index {
+            return Err(Error(format!(
+                "shard {} of {n} is given twice: {} and {}",
+                pair[0].shard.index,
+                pair[0].dir.display(),
+                pair[1].dir.display()
+            )));
+        }
+    }
+    let have: Vec<u32> = parts.iter().map(|p| p.shard.index).collect();
+    if let Some(missing) = (1..=n).find(|i| !have.contains(i)) {
+        return Err(Error(format!("shard {missing} of {n} is missing (given: {have:?})")));
+    }
+    let days = first.manifest.scenario.days;
+    let mut next = 0;
+    for p in &parts {
+        if p.shard.first_day != next || p.shard.end_day <= p.shard.first_day {
+            return Err(Error(format!(
+                "{}: shard {} of {n} holds days {}..{}, expected days from {next}",
+                p.dir.display(),
+                p.shard.index,
+                p.shard.first_day,
+                p.shard.end_day
+            )));
+        }
+        next = p.shard.end_day;
+    }
+    if next != days {
+        return Err(Error(format!("the shards end at day {next}, the run has {days} days")));
+    }
+    Ok(parts)
+}
+
+/// Every file a shard lists, of its size and sha256.
+fn check_files(dir: &Path, files: &BTreeMap<String, FileInfo>) -> Result<()> {
+    for (name, info) in files {
+        let path = dir.join(name);
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).ok();
+        if bytes != Some(info.bytes) || sha256_file(&path)? != info.sha256 {
+            return Err(Error(format!(
+                "{}: {name} is not the file its manifest lists (missing, resized or changed)",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
