@@ -7,8 +7,8 @@
 //! their events, per partition) -> `events::merge` (the sorted event table) ->
 //! `sinks::write_tables` (Parquet, manifest, atomic output directory); `disorder`
 //! turns a kind's clean tables into delivered streams and their truth.
-//! `generate::run` chains them; `verify` re-checks a dataset; `replay`
-//! streams one. `model` holds the generic building blocks and `seed` builds
+//! `generate::run` chains them; `merge` assembles the shards of a run;
+//! `verify` re-checks a dataset; `replay` streams one. `model` holds the generic building blocks and `seed` builds
 //! every random stream. See ARCHITECTURE.md.
 
 // Validation writes `!(x > 0.0)` on purpose: it rejects NaN as well.

@@ -4,7 +4,8 @@
 //! checkpoint, records equal to the replay's field for field, clear errors for
 //! bad options, and Spark's own Parquet reader on the tables; a windowed
 //! count with a watermark over a disordered stream against its truth
-//! (tests/spark/check_spark_watermark.py). Needs a
+//! (tests/spark/check_spark_watermark.py); spark/generate.py fanning a run's
+//! shards out as tasks into one dataset. Needs a
 //! Python with pyspark 4.3 and pyarrow, and Java 17: SIMKIT_SPARK_PYTHON
 //! names that Python (`bash scripts/test.sh` provides it). Without it the
 //! test shows as ignored with the reason, unless SIMKIT_REQUIRE_SPARK=1
@@ -33,6 +34,7 @@ fn main() -> std::process::ExitCode {
     let tests: &[(&'static str, fn())] = &[
         ("pyspark_source_replays_like_simkit_replay", pyspark_source_replays_like_simkit_replay),
         ("a_windowed_count_with_a_watermark_matches_the_truth", a_windowed_count_with_a_watermark_matches_the_truth),
+        ("the_spark_driver_fans_shards_out_into_one_dataset", the_spark_driver_fans_shards_out_into_one_dataset),
     ];
     external_suite(spark_python().map(|_| ()), env_flag("SIMKIT_REQUIRE_SPARK"), tests)
 }
@@ -61,4 +63,35 @@ fn run_check(script: &str) {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{text}");
     assert!(text.contains("passed: 0 failures"), "{text}");
+}
+
+/// spark/generate.py on local[2]: 3 shards as 3 tasks, merged and verified
+/// into the dataset one `simkit generate` writes, byte for byte; a failing
+/// shard is reported in one line with exit 2.
+fn the_spark_driver_fans_shards_out_into_one_dataset() {
+    let python = spark_python().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = ["--days", "9", "--set", "output.row_group_rows=7001"];
+    let whole = tmp.path().join("whole");
+    let m = generate(&whole, &run);
+    let driver = |out: &std::path::Path, extra: &[&str]| {
+        let mut cmd = std::process::Command::new(&python);
+        cmd.arg(root().join("spark/generate.py")).arg("scenarios/caspers.toml").args(["--shards", "3", "--out"]);
+        cmd.arg(out).arg("--simkit").arg(env!("CARGO_BIN_EXE_simkit")).args(["--master", "local[2]", "--"]);
+        cmd.args(run).args(extra).current_dir(root()).output().expect("run python")
+    };
+    let out = tmp.path().join("ds");
+    let done = driver(&out, &[]);
+    let text = format!("{}{}", String::from_utf8_lossy(&done.stdout), String::from_utf8_lossy(&done.stderr));
+    assert!(done.status.success() && text.contains(": ok — "), "{text}");
+    for name in m.files.keys() {
+        assert!(std::fs::read(whole.join(name)).unwrap() == std::fs::read(out.join(name)).unwrap(), "{name} differs");
+    }
+    assert!(!tmp.path().join("ds.shards").exists(), "the shards are removed once merged");
+    let failed = driver(&tmp.path().join("bad"), &["--set", "seed=-1"]);
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(2), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(last.starts_with("spark/generate.py: ") && last.contains("seed: expected a whole number"), "{err}");
+    assert!(!tmp.path().join("bad").exists() && !tmp.path().join("bad.shards").exists(), "nothing left behind");
 }
