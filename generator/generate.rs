@@ -72,7 +72,7 @@ impl Shard {
 
     /// The file name stem of `table`'s part in this shard.
     pub fn part(&self, table: &str) -> String {
-        format!("{table}/part-{:05}-of-{:05}", self.index, self.count)
+        crate::sinks::manifest::part_name(table, self.index, self.count)
     }
 }
 

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use arrow::array::RecordBatch;
 
 use crate::error::{Context, Error, Result};
-use crate::sinks::manifest::{sha256_file, FileInfo, Manifest, ShardInfo};
+use crate::sinks::manifest::{part_name, Manifest, ShardInfo};
 use crate::sinks::parquet::Encoding;
 use crate::sinks::{kitchen_streamed, write_manifest, OutputDir, StreamedTables, Table};
-use crate::verify::batch_reader;
+use crate::verify::{self, batch_reader, Problems};
 
 /// A shard as read: its directory, manifest and place in the run.
 struct Part {
@@ -41,7 +41,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Manifest> {
     for part in &parts {
         let sh = &part.shard;
         for (i, (table, schema, _)) in specs.iter().enumerate() {
-            let file = format!("{table}/part-{:05}-of-{:05}.parquet", sh.index, sh.count);
+            let file = format!("{}.parquet", part_name(table, sh.index, sh.count));
             for batch in batch_reader(&part.dir.join(&file))? {
                 let batch = RecordBatch::try_new(schema.clone(), batch?.columns().to_vec())
                     .context(|| format!("{}: {file}", part.dir.display()))?;
@@ -54,10 +54,9 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Manifest> {
     manifest.tables = files.rows().map(|(name, rows)| (name.to_string(), rows)).collect();
     let mut written = files.finish()?;
     // The dimension tables, written once by the first shard, as they are.
-    for (name, info) in &first.manifest.files {
-        if name.contains("/part-") {
-            continue;
-        }
+    let part_files: Vec<String> =
+        specs.iter().map(|(t, ..)| format!("{}.parquet", part_name(t, 1, first.shard.count))).collect();
+    for (name, info) in first.manifest.files.iter().filter(|(name, _)| !part_files.contains(name)) {
         std::fs::copy(first.dir.join(name), dir.path().join(name))
             .context(|| format!("{}: cannot copy {name}", first.dir.display()))?;
         written.push((name.clone(), info.clone()));
@@ -93,7 +92,10 @@ fn read_parts(shards: &[PathBuf]) -> Result<Vec<Part>> {
         let shard = manifest.shard.clone().ok_or_else(|| {
             Error(format!("{}: not a shard (its manifest has no `shard`; generate with --shard i/N)", dir.display()))
         })?;
-        check_files(dir, &manifest.files)?;
+        let mut problems = Problems::default();
+        if !verify::check_files(dir, &manifest, &mut problems)? {
+            return Err(problems.into_error(dir).unwrap_or_else(|| Error(format!("{}: damaged files", dir.display()))));
+        }
         parts.push(Part { dir: dir.clone(), manifest, shard });
     }
     parts.sort_by_key(|p| p.shard.index);
@@ -143,19 +145,4 @@ fn read_parts(shards: &[PathBuf]) -> Result<Vec<Part>> {
         return Err(Error(format!("the shards end at day {next}, the run has {days} days")));
     }
     Ok(parts)
-}
-
-/// Every file a shard lists, of its size and sha256.
-fn check_files(dir: &Path, files: &BTreeMap<String, FileInfo>) -> Result<()> {
-    for (name, info) in files {
-        let path = dir.join(name);
-        let bytes = std::fs::metadata(&path).map(|m| m.len()).ok();
-        if bytes != Some(info.bytes) || sha256_file(&path)? != info.sha256 {
-            return Err(Error(format!(
-                "{}: {name} is not the file its manifest lists (missing, resized or changed)",
-                dir.display()
-            )));
-        }
-    }
-    Ok(())
 }

@@ -32,7 +32,6 @@ pub struct Block {
     pub sim: Simulation,
     /// The rows of `sim.orders` that are new: the orders table's next rows.
     pub new_orders: Range<usize>,
-    pub days: Range<u32>,
 }
 
 /// A block's days, simulated, not yet merged.
@@ -120,7 +119,7 @@ impl<'a> Blocks<'a> {
         }
         let new_orders = old_orders..parts.iter().map(|p| p.orders.len()).sum();
         let day_starts: Vec<i64> = (days.start + 1..days.end).map(|d| self.scn.calendar.utc_midnight_ms(d)).collect();
-        Block { sim: super::merge(parts, &day_starts), new_orders, days }
+        Block { sim: super::merge(parts, &day_starts), new_orders }
     }
 
     /// The first instant of local day `day` at the location where it comes first.

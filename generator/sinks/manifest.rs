@@ -61,6 +61,11 @@ pub struct Manifest {
     pub shard: Option<ShardInfo>,
 }
 
+/// The file name stem of `table`'s part in shard `index` of `count`.
+pub fn part_name(table: &str, index: u32, count: u32) -> String {
+    format!("{table}/part-{index:05}-of-{count:05}")
+}
+
 /// Which part of a run a shard holds, and how its tables were encoded (the
 /// merge re-encodes them alike).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

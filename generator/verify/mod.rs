@@ -90,7 +90,7 @@ impl Problems {
         }
     }
 
-    fn into_error(self, dir: &Path) -> Option<Error> {
+    pub(crate) fn into_error(self, dir: &Path) -> Option<Error> {
         if self.shown.is_empty() {
             return None;
         }
@@ -193,7 +193,7 @@ pub fn refuse_shard(dir: &Path, m: &Manifest) -> Result<()> {
 
 /// Every listed file: present, of the listed size and sha256. Returns
 /// whether all are.
-fn check_files(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<bool> {
+pub(crate) fn check_files(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<bool> {
     let mut all_ok = true;
     for (name, f) in m.files.iter().chain(&m.tools) {
         let path = dir.join(name);
