@@ -1,6 +1,6 @@
 //! Criterion benchmarks of the hot paths, each apart from the rest of a run:
 //! road loading (a synthetic city, and the real sf-north extract when
-//! SIMKIT_OSM_DIR holds it), one kitchen's shortest-path tree, a week of
+//! SIMKIT_OSM_DIR holds it, parsed or from the road cache), one kitchen's shortest-path tree, a week of
 //! lifecycles for the canonical locations, the Parquet encoding of that
 //! week's events, and replay's JSON encoding of a dataset's events on one
 //! core.
@@ -16,8 +16,9 @@ use simkit::lifecycles::Simulator;
 use simkit::replay::encoded::Encoded;
 use simkit::replay::merge::Sources;
 use simkit::replay::WireFormat;
+use simkit::roads::cache::RoadCache;
 use simkit::roads::tree::{SearchScratch, ShortestPathTree};
-use simkit::roads::{self, osm, synthetic, AreaSpec, DeliveryArea, RoadSource};
+use simkit::roads::{self, synthetic, AreaSpec, DeliveryArea, RoadSource};
 use simkit::scenario::{self, KitchenScenario, Overrides};
 use simkit::sinks::manifest::Manifest;
 use simkit::sinks::parquet::{write_table, Encoding};
@@ -67,11 +68,18 @@ fn road_loading(c: &mut Criterion) {
     let extract = std::env::var_os("SIMKIT_OSM_DIR").map(|d| Path::new(&d).join("sf-north.osm.pbf"));
     match extract.filter(|p| p.exists()) {
         Some(path) => {
+            let spec = spec(&scn, 0);
             c.bench_function("roads: sf-north.osm.pbf read + delivery area", |b| {
+                b.iter(|| roads::load_extract_area(&spec, &path, None).expect("an area"))
+            });
+            let dir = tempfile::tempdir().expect("a temp folder");
+            let cache = RoadCache::at(dir.path());
+            roads::load_extract_area(&spec, &path, Some(&cache)).expect("an area");
+            c.bench_function("roads: sf-north.osm.pbf hashed + delivery area from the road cache", |b| {
                 b.iter(|| {
-                    let (data, sha256) = osm::read_extract_hashed(&path).expect("the extract");
-                    let source = RoadSource::Extract { path: path.clone(), sha256 };
-                    roads::load_area(&spec(&scn, 0), data, source).expect("an area")
+                    let loaded = roads::load_extract_area(&spec, &path, Some(&cache)).expect("an area");
+                    assert!(loaded.cached);
+                    loaded
                 })
             });
         }

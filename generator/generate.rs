@@ -17,7 +17,8 @@ use crate::kinds::Model;
 use crate::lifecycles::{simulate, Simulator, EVENT_TYPES};
 use crate::model::calendar::Calendar;
 use crate::progress::Progress;
-use crate::roads::{self, osm, synthetic, AreaSpec, DeliveryArea, RoadData, RoadSource};
+use crate::roads::cache::RoadCache;
+use crate::roads::{self, synthetic, AreaSpec, DeliveryArea, RoadData, RoadSource};
 use crate::scenario::{self, KitchenScenario};
 use crate::seed::{key, Purpose};
 use crate::sinks::manifest::{LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo, ShardInfo};
@@ -103,8 +104,11 @@ fn load_roads(opts: &Options, scn: &KitchenScenario, index: usize, progress: &Pr
         .or_else(|| local.into_iter().find(|p| p.exists()));
     let (data, source): (RoadData, RoadSource) = match extract {
         Some(path) => {
-            let (data, sha256) = osm::read_extract_hashed(&path)?;
-            (data, RoadSource::Extract { path, sha256 })
+            let loaded = roads::load_extract_area(&spec, &path, RoadCache::from_env().as_ref()).map_err(Error)?;
+            if let Some(warning) = &loaded.warning {
+                progress.warn(warning);
+            }
+            return Ok(loaded.area);
         }
         None if opts.require_osm => {
             return Err(Error(format!(

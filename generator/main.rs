@@ -103,7 +103,8 @@ struct GenerateArgs {
     /// empty directory there is replaced.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Road extract for one location: CODE=PATH (repeatable).
+    /// Road extract for one location: CODE=PATH (repeatable). Its graph and tree are
+    /// cached in $SIMKIT_CACHE_DIR (default ~/.cache/simkit; `off` for none).
     #[arg(long, value_name = "CODE=PATH")]
     osm: Vec<String>,
     /// Override a scenario key: KEY=VALUE, e.g. seed=7 or locations.sv.base_orders_per_day=80 (repeatable).

@@ -542,3 +542,51 @@ fn shards_merge_into_the_whole_run() {
     let out = simkit(&["generate", "scenarios/caspers.toml", "--days", "2", "--shard", "1/3", "--out", "/tmp/x"]);
     assert_fails_with(&out, "2 days cannot make 3 shards of whole days");
 }
+
+/// The road cache: a run on an extract stores its graph and tree once
+/// (keyed by the extract's hash), later runs read them and write the same
+/// bytes, a damaged entry is rebuilt, an unwritable cache only warns, and
+/// `SIMKIT_CACHE_DIR=off` writes nothing anywhere.
+#[test]
+fn the_road_cache_is_reused_repaired_and_optional() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let extract = tmp.path().join("grid.osm");
+    std::fs::write(&extract, grid_extract([39.50, -119.775], 25)).unwrap();
+    let osm = format!("reno={}", extract.display());
+    let (home, cache) = (tmp.path().join("home"), tmp.path().join("cache"));
+    let run = |name: &str, env: &[(&str, &str)]| {
+        let dir = tmp.path().join(name);
+        let args =
+            ["generate", "tests/fixtures/reno.toml", "--require-osm", "--osm", &osm, "--out", dir.to_str().unwrap()];
+        let mut cmd = simkit_command(&args, env);
+        cmd.env("HOME", &home).env_remove("XDG_CACHE_HOME");
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (dir_files(&dir), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (uncached, _) = run("off", &[("SIMKIT_CACHE_DIR", "off")]);
+    assert!(!home.exists() && !cache.exists(), "the cache is off: nothing written");
+    let cache_env = [("SIMKIT_CACHE_DIR", cache.to_str().unwrap())];
+    assert_eq!(run("first", &cache_env).0, uncached, "a run that fills the cache writes the same bytes");
+    let entries: Vec<_> = std::fs::read_dir(cache.join("roads")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    let (bytes, inode) = (std::fs::read(entry).unwrap(), std::fs::metadata(entry).unwrap().ino());
+    assert_eq!(run("hit", &cache_env).0, uncached, "a run from the cache writes the same bytes");
+    assert_eq!(std::fs::metadata(entry).unwrap().ino(), inode, "a hit leaves the entry alone");
+    let mut damaged = bytes.clone();
+    damaged[bytes.len() / 2] ^= 0x40;
+    std::fs::write(entry, &damaged).unwrap();
+    assert_eq!(run("repaired", &cache_env).0, uncached, "a damaged entry is rebuilt, not used");
+    assert_eq!(std::fs::read(entry).unwrap(), bytes, "and replaced by a sound one");
+    // Unset (or empty), the cache lives under the home folder.
+    run("default", &[("SIMKIT_CACHE_DIR", "")]);
+    assert_eq!(std::fs::read_dir(home.join(".cache/simkit/roads")).unwrap().count(), 1);
+    // A cache that cannot be written warns and the run goes on.
+    let blocked = tmp.path().join("a-file");
+    std::fs::write(&blocked, "").unwrap();
+    let (hashes, stderr) = run("blocked", &[("SIMKIT_CACHE_DIR", blocked.to_str().unwrap())]);
+    assert_eq!(hashes, uncached);
+    assert!(stderr.contains("warning: road cache: cannot write"), "{stderr}");
+}

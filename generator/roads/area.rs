@@ -69,8 +69,26 @@ pub fn snap(graph: &RoadGraph, p: [f64; 2]) -> Option<Snapped> {
 
 impl DeliveryArea {
     pub fn build(spec: &AreaSpec, graph: RoadGraph, source: RoadSource) -> Result<DeliveryArea, String> {
-        let Snapped { node: kitchen_node, snap_m: snap, tree, back } = snap(&graph, spec.kitchen)
+        let Snapped { node, snap_m, tree, back } = snap(&graph, spec.kitchen)
             .ok_or_else(|| format!("location `{}`: the road network has no drivable roads", spec.code))?;
+        let nodes: Vec<u32> = (0..graph.node_count() as u32)
+            .filter(|&n| tree.reaches(n) && back[n as usize] && n != node)
+            .filter(|&n| haversine_m(spec.kitchen, graph.point(n)) <= spec.radius_m)
+            .collect();
+        DeliveryArea::assemble(spec, graph, source, (node, snap_m), tree, nodes)
+    }
+
+    /// The area from its parts (built, or read from the road cache): the
+    /// kitchen's node and snap distance, its tree and the customer nodes,
+    /// checked against the spec's limits.
+    pub fn assemble(
+        spec: &AreaSpec,
+        graph: RoadGraph,
+        source: RoadSource,
+        (kitchen_node, snap): (u32, f64),
+        tree: ShortestPathTree,
+        nodes: Vec<u32>,
+    ) -> Result<DeliveryArea, String> {
         if snap > spec.max_snap_m {
             return Err(format!(
                 "location `{}`: the kitchen ({:.6}, {:.6}) is {:.0} m from the nearest drivable road of {}; \
@@ -83,10 +101,6 @@ impl DeliveryArea {
                 spec.max_snap_m
             ));
         }
-        let nodes: Vec<u32> = (0..graph.node_count() as u32)
-            .filter(|&n| tree.reaches(n) && back[n as usize] && n != kitchen_node)
-            .filter(|&n| haversine_m(spec.kitchen, graph.point(n)) <= spec.radius_m)
-            .collect();
         if nodes.len() < spec.min_nodes {
             return Err(format!(
                 "location `{}`: only {} drivable road nodes within {:.0} m of the kitchen in {}; expected at least {}",

@@ -5,9 +5,11 @@
 //! [`graph::RoadGraph`] (petgraph, edge lengths in metres) -> [`area::DeliveryArea`]
 //! (nodes within the radius that the kitchen can reach and return from, plus
 //! the kitchen's shortest-path tree). Every route is read off that one tree.
-//! The entry point is [`load_area`].
+//! The entry points are [`load_area`] and, for an extract through the road
+//! cache, [`load_extract_area`].
 
 pub mod area;
+pub mod cache;
 pub mod drive;
 pub mod fetch;
 pub mod geo;
@@ -17,7 +19,7 @@ pub mod osm;
 pub mod synthetic;
 pub mod tree;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use area::DeliveryArea;
 
@@ -87,4 +89,37 @@ pub struct AreaSpec {
 pub fn load_area(spec: &AreaSpec, data: RoadData, source: RoadSource) -> Result<DeliveryArea, String> {
     let graph = graph::RoadGraph::build(data);
     DeliveryArea::build(spec, graph, source)
+}
+
+/// A delivery area read from an extract, and how it was obtained.
+pub struct Loaded {
+    pub area: DeliveryArea,
+    /// Whether the graph and tree came from the road cache.
+    pub cached: bool,
+    /// A problem with the cache that did not stop the load (it could not be written).
+    pub warning: Option<String>,
+}
+
+/// Builds the delivery area of an extract: from the road cache when it holds
+/// this extract's area (by its sha256), else parsed and searched, then cached.
+pub fn load_extract_area(spec: &AreaSpec, path: &Path, cache: Option<&cache::RoadCache>) -> Result<Loaded, String> {
+    let (bytes, sha256) = osm::read_hashed(path)?;
+    let entry = cache.map(|c| (c, c.entry(&sha256, spec)));
+    let source = RoadSource::Extract { path: path.to_path_buf(), sha256 };
+    if let Some((cache, entry)) = &entry {
+        if let Some(area) = cache.load(entry, spec, source.clone())? {
+            return Ok(Loaded { area, cached: true, warning: None });
+        }
+    }
+    let data = osm::parse_file(path, &bytes)?;
+    drop(bytes);
+    let area = load_area(spec, data, source)?;
+    let warning = entry.and_then(|(cache, entry)| {
+        let failed = cache.store(&entry, &area).err()?;
+        Some(format!(
+            "road cache: cannot write {}: {failed} (set SIMKIT_CACHE_DIR to a writable folder, or to `off`)",
+            entry.display()
+        ))
+    });
+    Ok(Loaded { area, cached: false, warning })
 }

@@ -28,14 +28,25 @@ pub fn read_extract(path: &Path) -> Result<RoadData, String> {
 
 /// Like [`read_extract`], also returning the sha256 of the bytes it read (one read, not two).
 pub fn read_extract_hashed(path: &Path) -> Result<(RoadData, String), String> {
+    let (bytes, sha256) = read_hashed(path)?;
+    Ok((parse_file(path, &bytes)?, sha256))
+}
+
+/// An extract's bytes and their sha256.
+pub fn read_hashed(path: &Path) -> Result<(Vec<u8>, String), String> {
     let name = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("{name}: cannot read OSM extract: {e}"))?;
     if bytes.is_empty() {
         return Err(format!("{name}: the OSM extract is empty"));
     }
+    let sha256 = crate::scenario::hex(&sha2::Sha256::digest(&bytes));
+    Ok((bytes, sha256))
+}
+
+/// Parses the bytes read from `path`, by its extension; errors name the file.
+pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<RoadData, String> {
     let is_pbf = path.to_string_lossy().ends_with(".pbf");
-    let data = parse_bytes(&bytes, is_pbf).map_err(|e| format!("{name}: {e}"))?;
-    Ok((data, crate::scenario::hex(&sha2::Sha256::digest(&bytes))))
+    parse_bytes(bytes, is_pbf).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Parses an extract's bytes (`.osm.pbf` or OSM XML) into its drive network.

@@ -21,6 +21,8 @@ pub fn root() -> PathBuf {
 /// The built binary with `args` and extra environment, run from the repository root.
 pub fn simkit_command<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_simkit"));
+    // No road cache unless a test names one: runs stay independent of each other and of the machine.
+    cmd.env("SIMKIT_CACHE_DIR", "off");
     cmd.args(args).envs(env.iter().copied()).current_dir(root());
     cmd
 }
@@ -266,4 +268,48 @@ pub fn leftovers(dir: &Path, prefix: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// An OSM XML extract of an `n` x `n` grid of named two-way streets, 0.002
+/// degrees apart, with its south-west corner at `corner` (lat, lon).
+pub fn grid_extract(corner: [f64; 2], n: usize) -> String {
+    use std::fmt::Write;
+    let mut xml = String::from("<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n");
+    let id = |r: usize, c: usize| 1 + r * n + c;
+    for r in 0..n {
+        for c in 0..n {
+            let (lat, lon) = (corner[0] + r as f64 * 0.002, corner[1] + c as f64 * 0.002);
+            let _ = writeln!(xml, "  <node id='{}' lat='{lat:.6}' lon='{lon:.6}'/>", id(r, c));
+        }
+    }
+    for (way, (class, name)) in [("residential", "Row"), ("tertiary", "Avenue")].iter().enumerate() {
+        for k in 0..n {
+            let _ = write!(xml, "  <way id='{}'>", 1 + way * n + k);
+            for j in 0..n {
+                let node = if way == 0 { id(k, j) } else { id(j, k) };
+                let _ = write!(xml, "<nd ref='{node}'/>");
+            }
+            let _ = writeln!(xml, "<tag k='highway' v='{class}'/><tag k='name' v='{name} {k}'/></way>");
+        }
+    }
+    xml.push_str("</osm>\n");
+    xml
+}
+
+/// Every file under `dir` (relative path -> bytes), to compare runs byte for byte.
+pub fn dir_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read dataset folder") {
+            let path = entry.expect("dataset entry").path();
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let name = path.strip_prefix(base).unwrap().display().to_string();
+                out.insert(name, std::fs::read(&path).expect("read dataset file"));
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }
