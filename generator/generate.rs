@@ -323,16 +323,82 @@ fn run_retail(
     let mut inputs = vec![opts.scenario.clone()];
     inputs.extend(r.inputs.iter().cloned());
     let dir = OutputDir::create(&out, &inputs)?;
-    let bar = progress.stage("simulate", "days", r.calendar.days as u64);
-    let run = retail::model::simulate(r);
-    bar.inc(r.calendar.days as u64);
-    bar.finish_and_clear();
     let window = crate::model::clock::window(r.calendar.start, r.calendar.days, [&r.clock]).unwrap_or((0, 0));
     let mut manifest = new_manifest(loaded, &r.name, r.seed, &r.calendar, window);
     manifest.model = retail::tables::model_facts(r);
-    let tables = retail::tables::tables(r, &run);
     let enc = Encoding { row_group_rows: r.row_group_rows, zstd_level: r.zstd_level };
-    write_run(dir, loaded, &tables, enc, &[], manifest, progress)
+    let bar = progress.stage("simulate", "days", r.calendar.days as u64);
+    if !loaded.disorder.is_empty() {
+        check_held(opts, r.max_lines())?;
+        let run = retail::model::simulate(r);
+        bar.finish_and_clear();
+        return write_run(dir, loaded, &retail::tables::tables(r, &run), enc, &[], manifest, progress);
+    }
+    // Clean streams: whole days of sales are written while the next are simulated.
+    let empty = retail::model::RetailRun::default();
+    let mut files = StreamedTables::like(dir.path(), &retail::tables::piece(r, &empty), enc)?;
+    let shop = retail::model::Retail::new(r);
+    stream_days(shop, &bar, |run| files.push(&retail::tables::piece(r, run)))?;
+    bar.finish_and_clear();
+    finish_streamed(dir, loaded, files, &[retail::tables::products_table(r)], enc, &[], manifest)
+}
+
+/// A simulation that yields its run as pieces of whole days, in order.
+trait DayPieces: Send {
+    type Piece: Send + Sync;
+    fn piece(&mut self) -> Option<Self::Piece>;
+    fn days_done(&self) -> u32;
+}
+
+impl<'a> DayPieces for retail::model::Retail<'a> {
+    type Piece = retail::model::RetailRun;
+    /// At least 65,536 purchases.
+    fn piece(&mut self) -> Option<Self::Piece> {
+        self.next_piece(1 << 16)
+    }
+    fn days_done(&self) -> u32 {
+        retail::model::Retail::days_done(self)
+    }
+}
+
+impl<'a> DayPieces for clickstream::model::Clickstream<'a> {
+    type Piece = clickstream::model::Run;
+    /// At least 131,072 records.
+    fn piece(&mut self) -> Option<Self::Piece> {
+        self.next_piece(1 << 17)
+    }
+    fn days_done(&self) -> u32 {
+        clickstream::model::Clickstream::days_done(self)
+    }
+}
+
+/// [`stream_pieces`] over a simulation's pieces of days, counting the days on `bar`.
+fn stream_days<S: DayPieces>(
+    mut source: S,
+    bar: &indicatif::ProgressBar,
+    write: impl FnMut(&S::Piece) -> Result<()> + Send,
+) -> Result<()> {
+    let next = || {
+        let before = source.days_done();
+        let piece = source.piece();
+        bar.inc((source.days_done() - before) as u64);
+        piece
+    };
+    stream_pieces(next, write)
+}
+
+/// Writes the pieces of a run in order, each while the next is simulated.
+fn stream_pieces<P: Send + Sync>(
+    mut next: impl FnMut() -> Option<P> + Send,
+    mut write: impl FnMut(&P) -> Result<()> + Send,
+) -> Result<()> {
+    let mut piece = next();
+    while let Some(p) = piece {
+        let (written, following) = rayon::join(|| write(&p), &mut next);
+        written?;
+        piece = following;
+    }
+    Ok(())
 }
 
 /// Writes a run's clean tables, with its disorder their delivered streams
@@ -403,14 +469,12 @@ fn run_weather(
     let bar = progress.stage("generate", "days", w.calendar.days as u64);
     let days = (WEATHER_PIECE_ROWS / stations.len().max(1)).max(1) as u32;
     let mut run = weather::model::Weather::new(w, &stations);
-    let mut next = run.next_days(days);
-    while let Some(piece) = next {
-        let (pushed, following) =
-            rayon::join(|| files.push(&[weather::tables::reports_piece(w, &stations, &piece)]), || run.next_days(days));
-        pushed?;
-        bar.inc((piece.degrees.len() / stations.len().max(1)) as u64);
-        next = following;
-    }
+    let next = || {
+        let piece = run.next_days(days);
+        bar.inc(piece.as_ref().map_or(0, |p| p.degrees.len() / stations.len().max(1)) as u64);
+        piece
+    };
+    stream_pieces(next, |piece| files.push(&[weather::tables::reports_piece(w, &stations, piece)]))?;
     bar.finish_and_clear();
     let whole = [weather::tables::stations_table(&stations)];
     finish_streamed(dir, loaded, files, &whole, enc, &tools, manifest)
@@ -448,25 +512,39 @@ fn run_clickstream(
     refuse_road_flags(opts, "clickstream")?;
     let out = opts.out.clone().unwrap_or_else(|| default_out(&c.name));
     let dir = OutputDir::create(&out, std::slice::from_ref(&opts.scenario))?;
-    let bar = progress.stage("simulate", "days", c.calendar.days as u64);
-    let run = clickstream::model::simulate(c);
-    bar.inc(c.calendar.days as u64);
-    bar.finish_and_clear();
-    let rows = run.events.len() + run.impressions.len() + run.clicks.len();
-    if rows as u64 > crate::limits::MAX_EVENTS {
-        return Err(Error(format!(
-            "{}: the run would write {rows} rows, more than the limit of {} per run: fewer days, sessions or impressions",
-            opts.scenario.display(),
-            crate::limits::MAX_EVENTS
-        )));
-    }
     let window = crate::model::clock::window(c.calendar.start, c.calendar.days, [&c.clock]).unwrap_or((0, 0));
     let mut manifest = new_manifest(loaded, &c.name, c.seed, &c.calendar, window);
     manifest.model = clickstream::tables::model_facts(c);
     manifest.model.insert("timezone".into(), serde_json::json!("UTC"));
-    let tables = clickstream::tables::tables(c, &run);
     let enc = Encoding { row_group_rows: c.row_group_rows, zstd_level: c.zstd_level };
-    write_run(dir, loaded, &tables, enc, &[], manifest, progress)
+    let bar = progress.stage("simulate", "days", c.calendar.days as u64);
+    if !loaded.disorder.is_empty() {
+        check_held(opts, c.expected_rows())?;
+        let run = clickstream::model::simulate(c);
+        bar.finish_and_clear();
+        return write_run(dir, loaded, &clickstream::tables::tables(c, &run), enc, &[], manifest, progress);
+    }
+    // Clean streams: whole days are written while the next are simulated.
+    let empty = clickstream::model::Run::default();
+    let mut files = StreamedTables::like(dir.path(), &clickstream::tables::tables(c, &empty), enc)?;
+    let run = clickstream::model::Clickstream::new(c);
+    stream_days(run, &bar, |piece| files.push(&clickstream::tables::tables(c, piece)))?;
+    bar.finish_and_clear();
+    finish_streamed(dir, loaded, files, &[], enc, &[], manifest)
+}
+
+/// A disordered run is held in memory whole: refuses one that may pass
+/// `limits::MAX_EVENTS` rows.
+fn check_held(opts: &Options, rows: f64) -> Result<()> {
+    if rows <= crate::limits::MAX_EVENTS as f64 {
+        return Ok(());
+    }
+    Err(Error(format!(
+        "{}: a run with a [disorder] section is held in memory whole, and this one may write about {} rows, more than the limit of {}: fewer days or less volume, or no [disorder] section (then it streams)",
+        opts.scenario.display(),
+        crate::figures::figure(rows),
+        crate::figures::grouped(crate::limits::MAX_EVENTS)
+    )))
 }
 
 fn run_kitchen(

@@ -154,4 +154,54 @@ fn a_delay_past_the_bound_is_refused_and_verify_catches_clicks_past_it() {
     m.fingerprint = m.compute_fingerprint();
     std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
     assert_fails_with(&simkit(&["verify", dir.to_str().unwrap()]), "after its impression; the bound is 60000 ms");
+    // Sessions past midnight break a session span forged short; without the
+    // fact (an older dataset) verify assumes the longest span any scenario allows.
+    let forge = |span: Option<i64>| {
+        let mut m = simkit::sinks::manifest::Manifest::read(&dir).unwrap();
+        m.model.insert("max_click_delay_ms".into(), 600_000.into());
+        match span {
+            Some(ms) => m.model.insert("max_session_span_ms".into(), ms.into()),
+            None => m.model.remove("max_session_span_ms"),
+        };
+        m.fingerprint = m.compute_fingerprint();
+        std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    };
+    forge(Some(1));
+    assert_fails_with(&simkit(&["verify", dir.to_str().unwrap()]), "lies outside the day it names and its lag");
+    forge(None);
+    simkit_ok(&["verify", dir.to_str().unwrap()]);
+}
+
+#[test]
+fn the_streamed_clickstream_writes_the_bytes_of_one_held_whole() {
+    // Without its [disorder] section the run streams a few days at a time,
+    // sessions and clicks past midnight carried into the next piece; with it
+    // the run is held whole. The clean tables agree.
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(scenario()).unwrap();
+    let cut = text.find("[disorder.events]").unwrap();
+    let rest = &text[cut..];
+    let clean = tmp.path().join("clean.toml");
+    std::fs::write(&clean, format!("{}{}", &text[..cut], &rest[rest.find("[output]").unwrap()..])).unwrap();
+    let (a, b) = (tmp.path().join("streamed"), tmp.path().join("held"));
+    for (s, out) in [(clean, &a), (scenario(), &b)] {
+        simkit_ok(&["generate", s.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q", "--days", "30"]);
+    }
+    assert!(!a.join("events_delivered.parquet").exists() && b.join("events_delivered.parquet").exists());
+    let (sessions, at) = (column(&a, "events", "session_id"), times(&a, "events", "event_time"));
+    assert!(sessions.len() > 2 * 131_072, "{} events: several pieces", sessions.len());
+    let past_midnight = sessions.iter().zip(&at).filter(|(s, t)| {
+        let date = chrono::DateTime::from_timestamp_millis(**t).unwrap().format("%Y%m%d").to_string();
+        s[1..9] != date
+    });
+    assert!(past_midnight.count() > 0, "some sessions run past midnight");
+    for t in ["events", "impressions", "clicks"] {
+        let file = format!("{t}.parquet");
+        assert_eq!(std::fs::read(a.join(&file)).unwrap(), std::fs::read(b.join(&file)).unwrap(), "{t}");
+    }
+    simkit_ok(&["verify", a.to_str().unwrap()]);
+    // A run held whole has a limit that streaming does not.
+    let err = fails(tmp.path(), &scenario(), &["--scale", "300", "--days", "90"]);
+    assert!(err.contains("clickstream.toml: a run with a [disorder] section is held in memory whole"), "{err}");
+    assert!(err.contains("more than the limit of 100,000,000"), "{err}");
 }

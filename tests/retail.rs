@@ -524,3 +524,27 @@ fn a_local_date_the_zone_skipped_is_an_empty_day() {
         purchases(&dir).iter().map(|l| apia.timestamp_millis_opt(l.ts).unwrap().date_naive()).collect();
     assert_eq!(dates.into_iter().collect::<Vec<_>>(), [chrono::NaiveDate::from_ymd_opt(2011, 12, 31).unwrap()]);
 }
+
+#[test]
+fn the_streamed_shop_writes_the_bytes_of_one_held_whole() {
+    // Clean streams are written a few days at a time (several pieces here);
+    // a [disorder] section holds the run whole. The clean tables agree.
+    let tmp = tempfile::tempdir().unwrap();
+    let streamed = variant(tmp.path(), |t| t, |c| c);
+    let held = tmp.path().join("held.toml");
+    let text = std::fs::read_to_string(&streamed).unwrap();
+    std::fs::write(&held, format!("{text}\n[disorder.purchases]\nout_of_order_s = 60\n")).unwrap();
+    let volume = ["--set", "demand.transactions_per_day=2000", "--days", "120"];
+    let (a, b) = (tmp.path().join("streamed"), tmp.path().join("held"));
+    for (scenario, out) in [(&streamed, &a), (&held, &b)] {
+        let args = [&["generate", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"], &volume[..]];
+        simkit_ok(&args.concat());
+    }
+    assert!(b.join("purchases_delivered.parquet").exists(), "the held run has its disorder");
+    assert!(purchases(&a).len() > 3 * 65_536, "the streamed run spans several pieces");
+    for f in ["purchases", "inventories", "lost_sales", "product_events", "products"] {
+        let f = format!("{f}.parquet");
+        assert_eq!(std::fs::read(a.join(&f)).unwrap(), std::fs::read(b.join(&f)).unwrap(), "{f}");
+    }
+    simkit_ok(&["verify", a.to_str().unwrap()]);
+}

@@ -113,6 +113,33 @@ pub fn batch_reader(path: &Path) -> Result<impl Iterator<Item = Result<RecordBat
     Ok(reader.map(move |b| b.context(|| path.display().to_string())))
 }
 
+/// A table's rows, decoded (and checked) a batch at a time as they are
+/// read: one pass, one batch in memory, with a look at the next row.
+pub struct RowCursor<T> {
+    batches: Box<dyn Iterator<Item = Result<RecordBatch>>>,
+    rows: std::collections::VecDeque<T>,
+}
+
+impl<T> RowCursor<T> {
+    pub fn open(path: &Path) -> Result<RowCursor<T>> {
+        Ok(RowCursor { batches: Box::new(batch_reader(path)?), rows: Default::default() })
+    }
+
+    /// The next row, reading the next batch through `decode` when needed.
+    pub fn peek(&mut self, mut decode: impl FnMut(&RecordBatch) -> Result<Vec<T>>) -> Result<Option<&T>> {
+        while self.rows.is_empty() {
+            let Some(b) = self.batches.next() else { return Ok(None) };
+            self.rows = decode(&b?)?.into();
+        }
+        Ok(self.rows.front())
+    }
+
+    /// Takes the row [`Self::peek`] showed.
+    pub fn pop(&mut self) -> Option<T> {
+        self.rows.pop_front()
+    }
+}
+
 /// Rows of a Parquet file, from its metadata.
 fn row_count(path: &Path) -> Result<u64> {
     let file = File::open(path).context(|| path.display().to_string())?;

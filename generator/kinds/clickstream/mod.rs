@@ -140,11 +140,11 @@ impl ClickstreamScenario {
         })();
         if let Some(c) = &built {
             let rows = c.expected_rows();
-            let limit = crate::limits::MAX_EVENTS as f64;
+            let limit = crate::limits::MAX_STREAMED_EVENTS as f64;
             p.num(
                 "time.days",
                 rows <= limit,
-                "a run within 100000000 rows (fewer days, sessions or impressions)",
+                "a run within 10,000,000,000 rows (fewer days, sessions or impressions)",
                 rows,
             );
         }

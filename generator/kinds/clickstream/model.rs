@@ -115,17 +115,90 @@ fn ads(s: &ClickstreamScenario, day: u32) -> (Vec<Impression>, Vec<Click>) {
     (impressions, clicks)
 }
 
+/// One day's sessions' events, and its impressions and clicks.
+type Day = (Vec<Event>, (Vec<Impression>, Vec<Click>));
+
+fn day(s: &ClickstreamScenario, day: u32) -> Day {
+    rayon::join(|| sessions(s, day), || ads(s, day))
+}
+
+impl Run {
+    fn add(&mut self, (events, (impressions, clicks)): Day) {
+        self.events.extend(events);
+        self.impressions.extend(impressions);
+        self.clicks.extend(clicks);
+    }
+
+    /// Each table in the run's order.
+    fn sort(&mut self) {
+        self.events.par_sort_unstable_by_key(|e| (e.ts, e.day, e.session, e.step));
+        self.impressions.par_sort_unstable_by_key(|i| (i.ts, i.day, i.seq));
+        self.clicks.par_sort_unstable_by_key(|c| (c.ts, c.day, c.seq));
+    }
+
+    fn rows(&self) -> usize {
+        self.events.len() + self.impressions.len() + self.clicks.len()
+    }
+
+    /// Moves every record at or after `cut` into a new run, in order.
+    fn split_off(&mut self, cut: i64) -> Run {
+        let events = self.events.partition_point(|e| e.ts < cut);
+        let impressions = self.impressions.partition_point(|i| i.ts < cut);
+        let clicks = self.clicks.partition_point(|c| c.ts < cut);
+        Run {
+            events: self.events.split_off(events),
+            impressions: self.impressions.split_off(impressions),
+            clicks: self.clicks.split_off(clicks),
+        }
+    }
+}
+
+/// The run a few days at a time. A piece holds every record before the
+/// start of the day after its last, in the run's order; the records of its
+/// days that fall later (sessions and clicks past midnight) wait for the
+/// next piece. No record of a day is earlier than that day's start, so the
+/// pieces in turn are the whole run.
+pub struct Clickstream<'a> {
+    s: &'a ClickstreamScenario,
+    next_day: u32,
+    carry: Run,
+}
+
+impl<'a> Clickstream<'a> {
+    pub fn new(s: &'a ClickstreamScenario) -> Clickstream<'a> {
+        Clickstream { s, next_day: 0, carry: Run::default() }
+    }
+
+    /// Days simulated so far.
+    pub fn days_done(&self) -> u32 {
+        self.next_day
+    }
+
+    /// The next piece: whole days until it holds at least `min_rows`
+    /// records; `None` once every day is done.
+    pub fn next_piece(&mut self, min_rows: usize) -> Option<Run> {
+        let s = self.s;
+        if self.next_day >= s.calendar.days {
+            return None;
+        }
+        let mut run = std::mem::take(&mut self.carry);
+        while self.next_day < s.calendar.days && run.rows() < min_rows {
+            run.add(day(s, self.next_day));
+            self.next_day += 1;
+        }
+        run.sort();
+        if self.next_day < s.calendar.days {
+            self.carry = run.split_off(s.clock.day_start_ms(s.calendar.date(self.next_day)));
+        }
+        Some(run)
+    }
+}
+
 /// The whole run, days in parallel, merged in time order.
 pub fn simulate(s: &ClickstreamScenario) -> Run {
-    let days: Vec<_> = (0..s.calendar.days).into_par_iter().map(|d| (sessions(s, d), ads(s, d))).collect();
+    let days: Vec<Day> = (0..s.calendar.days).into_par_iter().map(|d| day(s, d)).collect();
     let mut run = Run::default();
-    for (events, (impressions, clicks)) in days {
-        run.events.extend(events);
-        run.impressions.extend(impressions);
-        run.clicks.extend(clicks);
-    }
-    run.events.par_sort_unstable_by_key(|e| (e.ts, e.day, e.session, e.step));
-    run.impressions.par_sort_unstable_by_key(|i| (i.ts, i.day, i.seq));
-    run.clicks.par_sort_unstable_by_key(|c| (c.ts, c.day, c.seq));
+    days.into_iter().for_each(|d| run.add(d));
+    run.sort();
     run
 }

@@ -5,7 +5,8 @@
 //! inventory replayed from the catalogue's levels: no sale beyond the stock,
 //! every restock of the configured size ordered at or below the threshold,
 //! every restock's `existing_level` the replayed level; lost sales in time
-//! order, inside the hours, each for more than was available.
+//! order, inside the hours, each for more than was available. One pass over
+//! each table, a batch at a time, with a level per product as the state.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::model::clock::LocalClock;
 use crate::model::hours::{parse_span, OpeningHours};
 use crate::sinks::manifest::Manifest;
-use crate::verify::{primitive, read_batches, strings, Problems};
+use crate::verify::{batch_reader, primitive, read_batches, strings, Problems, RowCursor};
 
 /// The model facts `generate` records in the manifest.
 struct Facts {
@@ -62,56 +63,57 @@ enum Move {
 /// A change of a product's level at a time.
 type Timed = (i64, String, Move);
 
-/// The sales and the restocks, each table in its order.
-fn moves(dir: &Path, p: &mut Problems, f: &Facts) -> Result<(Vec<Timed>, Vec<Timed>)> {
-    const P: &str = "purchases.parquet";
-    let (mut sales, mut restocks) = (Vec::new(), Vec::new());
-    let mut last = i64::MIN;
-    for b in read_batches(&dir.join(P))? {
-        let ts = primitive::<TimestampMillisecondType>(&b, P, "transaction_time")?;
-        let product = strings(&b, P, "product_id")?;
-        let price = primitive::<Decimal128Type>(&b, P, "price")?;
-        let qty = primitive::<Int16Type>(&b, P, "quantity")?;
-        let member = column(&b, P, "is_member")?;
-        let supplement = primitive::<Decimal128Type>(&b, P, "supplement_price")?;
-        let total = primitive::<Decimal128Type>(&b, P, "total_purchase")?;
-        for i in 0..b.num_rows() {
-            let t = ts.value(i);
-            p.check(t >= last, || format!("{P}: purchases out of time order at {t}"));
-            last = t;
-            let (weekday, minute) = (f.clock.weekday(t), f.clock.minute_of_day(t) as u32);
-            p.check(f.hours.is_open(weekday, minute), || format!("{P}: a sale at {t} outside the opening hours"));
-            let discount = if member.value(i) { f.discount_bp } else { 0 };
-            let want = line_total(price.value(i) as i64, supplement.value(i) as i64, qty.value(i) as u16, discount);
-            p.check(total.value(i) as i64 == want, || {
-                format!(
-                    "{P}: total {} at {t} is not (price + supplement) * quantity * (1 - discount) = {want} cents",
-                    total.value(i)
-                )
-            });
-            sales.push((t, product.value(i).to_string(), Move::Sale { quantity: qty.value(i) as i64 }));
-        }
+const P: &str = "purchases.parquet";
+const I: &str = "inventories.parquet";
+
+/// Sales: in time order, inside the opening hours, every total recomputed.
+fn sales(b: &RecordBatch, f: &Facts, last: &mut i64, p: &mut Problems) -> Result<Vec<Timed>> {
+    let ts = primitive::<TimestampMillisecondType>(b, P, "transaction_time")?;
+    let product = strings(b, P, "product_id")?;
+    let price = primitive::<Decimal128Type>(b, P, "price")?;
+    let qty = primitive::<Int16Type>(b, P, "quantity")?;
+    let member = column(b, P, "is_member")?;
+    let supplement = primitive::<Decimal128Type>(b, P, "supplement_price")?;
+    let total = primitive::<Decimal128Type>(b, P, "total_purchase")?;
+    let mut out = Vec::with_capacity(b.num_rows());
+    for i in 0..b.num_rows() {
+        let t = ts.value(i);
+        p.check(t >= *last, || format!("{P}: purchases out of time order at {t}"));
+        *last = t;
+        let (weekday, minute) = (f.clock.weekday(t), f.clock.minute_of_day(t) as u32);
+        p.check(f.hours.is_open(weekday, minute), || format!("{P}: a sale at {t} outside the opening hours"));
+        let discount = if member.value(i) { f.discount_bp } else { 0 };
+        let want = line_total(price.value(i) as i64, supplement.value(i) as i64, qty.value(i) as u16, discount);
+        p.check(total.value(i) as i64 == want, || {
+            format!(
+                "{P}: total {} at {t} is not (price + supplement) * quantity * (1 - discount) = {want} cents",
+                total.value(i)
+            )
+        });
+        out.push((t, product.value(i).to_string(), Move::Sale { quantity: qty.value(i) as i64 }));
     }
-    const I: &str = "inventories.parquet";
-    let mut last_restock = i64::MIN;
-    for b in read_batches(&dir.join(I))? {
-        let ts = primitive::<TimestampMillisecondType>(&b, I, "event_time")?;
-        let product = strings(&b, I, "product_id")?;
-        let existing = primitive::<Int32Type>(&b, I, "existing_level")?;
-        let added = primitive::<Int32Type>(&b, I, "stock_quantity")?;
-        let new = primitive::<Int32Type>(&b, I, "new_level")?;
-        for i in 0..b.num_rows() {
-            let t = ts.value(i);
-            p.check(t >= last_restock, || format!("{I}: restocks out of time order at {t}"));
-            last_restock = t;
-            let (e, a) = (existing.value(i) as i64, added.value(i) as i64);
-            p.check(a == f.quantity && new.value(i) as i64 == e + a, || {
-                format!("{I}: a restock of {a} to {} from {e}; restocks add {}", new.value(i), f.quantity)
-            });
-            restocks.push((ts.value(i), product.value(i).to_string(), Move::Restock { existing: e, added: a }));
-        }
+    Ok(out)
+}
+
+/// Restocks: in time order, each of the configured size.
+fn restocks(b: &RecordBatch, f: &Facts, last: &mut i64, p: &mut Problems) -> Result<Vec<Timed>> {
+    let ts = primitive::<TimestampMillisecondType>(b, I, "event_time")?;
+    let product = strings(b, I, "product_id")?;
+    let existing = primitive::<Int32Type>(b, I, "existing_level")?;
+    let added = primitive::<Int32Type>(b, I, "stock_quantity")?;
+    let new = primitive::<Int32Type>(b, I, "new_level")?;
+    let mut out = Vec::with_capacity(b.num_rows());
+    for i in 0..b.num_rows() {
+        let t = ts.value(i);
+        p.check(t >= *last, || format!("{I}: restocks out of time order at {t}"));
+        *last = t;
+        let (e, a) = (existing.value(i) as i64, added.value(i) as i64);
+        p.check(a == f.quantity && new.value(i) as i64 == e + a, || {
+            format!("{I}: a restock of {a} to {} from {e}; restocks add {}", new.value(i), f.quantity)
+        });
+        out.push((t, product.value(i).to_string(), Move::Restock { existing: e, added: a }));
     }
-    Ok((sales, restocks))
+    Ok(out)
 }
 
 /// The catalogue's starting levels.
@@ -128,21 +130,19 @@ fn initial_levels(dir: &Path) -> Result<HashMap<String, i64>> {
     Ok(levels)
 }
 
-/// Replays the levels. At one instant, a restock whose `existing_level` is
-/// the current level comes before that instant's next sale (it was due);
-/// otherwise it follows the sales (a sale ordered it).
-fn replay(
-    levels: &mut HashMap<String, i64>,
-    sales: Vec<(i64, String, Move)>,
-    restocks: Vec<(i64, String, Move)>,
-    f: &Facts,
-    p: &mut Problems,
-) -> usize {
-    let (mut s, mut r) = (sales.into_iter().peekable(), restocks.into_iter().peekable());
-    let mut count = 0;
+/// Replays the levels in one pass over both tables, merged by time (state:
+/// a level per product). At one instant, a restock whose `existing_level`
+/// is the current level comes before that instant's next sale (it was due);
+/// otherwise it follows the sales (a sale ordered it). Returns (sales, restocks).
+fn replay(dir: &Path, levels: &mut HashMap<String, i64>, f: &Facts, p: &mut Problems) -> Result<(usize, usize)> {
+    let (mut s, mut r) = (RowCursor::open(&dir.join(P))?, RowCursor::open(&dir.join(I))?);
+    let (mut sold, mut restocked) = (0, 0);
+    let (mut last_sale, mut last_restock) = (i64::MIN, i64::MIN);
     loop {
-        let restock_first = match (s.peek(), r.peek()) {
-            (None, None) => return count,
+        let sale = s.peek(|b| sales(b, f, &mut last_sale, p))?;
+        let restock = r.peek(|b| restocks(b, f, &mut last_restock, p))?;
+        let restock_first = match (sale, restock) {
+            (None, None) => return Ok((sold, restocked)),
             (None, Some(_)) => true,
             (Some(_), None) => false,
             (Some((ts, _, _)), Some((tr, prod, Move::Restock { existing, .. }))) => {
@@ -150,19 +150,21 @@ fn replay(
             }
             _ => false,
         };
-        let (t, product, mv) = if restock_first { r.next() } else { s.next() }.expect("peeked");
+        let next = if restock_first { r.pop() } else { s.pop() };
+        let (t, product, mv) = next.expect("peeked");
         let level = levels.entry(product.clone()).or_insert(0);
         match mv {
             Move::Sale { quantity } => {
                 *level -= quantity;
                 p.check(*level >= 0, || format!("{product}: a sale of {quantity} at {t} beyond the stock"));
+                sold += 1;
             }
             Move::Restock { existing, added } => {
                 p.check(existing == *level && existing <= f.threshold, || {
                     format!("{product}: a restock at {t} from level {existing}; the replayed level is {level}, the threshold {}", f.threshold)
                 });
                 *level += added;
-                count += 1;
+                restocked += 1;
             }
         }
     }
@@ -172,7 +174,8 @@ fn replay(
 fn check_lost_sales(dir: &Path, f: &Facts, p: &mut Problems) -> Result<usize> {
     const L: &str = "lost_sales.parquet";
     let (mut n, mut last) = (0, i64::MIN);
-    for b in read_batches(&dir.join(L))? {
+    for b in batch_reader(&dir.join(L))? {
+        let b = b?;
         let ts = primitive::<TimestampMillisecondType>(&b, L, "event_time")?;
         let qty = primitive::<Int16Type>(&b, L, "quantity")?;
         let available = primitive::<Int32Type>(&b, L, "available")?;
@@ -195,9 +198,7 @@ fn check_lost_sales(dir: &Path, f: &Facts, p: &mut Problems) -> Result<usize> {
 pub fn verify(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<String> {
     let f = facts(m)?;
     let mut levels = initial_levels(dir)?;
-    let (sales, restocks) = moves(dir, p, &f)?;
-    let sold = sales.len();
-    let restocked = replay(&mut levels, sales, restocks, &f, p);
+    let (sold, restocked) = replay(dir, &mut levels, &f, p)?;
     let lost = check_lost_sales(dir, &f, p)?;
     Ok(format!(
         "{sold} line items sold inside the opening hours with their totals; {restocked} restocks; inventory replayed, never below 0; {lost} lost sales, each for more than the stock"

@@ -258,6 +258,11 @@ impl RetailScenario {
         }
     }
 
+    /// The most line items its days may sell (a generous bound on the purchases).
+    pub fn max_lines(&self) -> f64 {
+        validate::max_lines(&self.arrivals, &self.hours, &self.calendar, &self.day_multipliers, &self.items)
+    }
+
     /// What a run would produce, for `validate`.
     pub fn summary(&self) -> String {
         let c = &self.calendar;

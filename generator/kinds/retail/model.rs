@@ -254,28 +254,59 @@ impl Shop<'_> {
     }
 }
 
+/// The shop over its days, a few at a time: each piece holds the records
+/// of its days, in time order, and the pieces in turn are the whole run.
+pub struct Retail<'a> {
+    shop: Shop<'a>,
+    next_day: u32,
+}
+
+impl<'a> Retail<'a> {
+    pub fn new(s: &'a RetailScenario) -> Retail<'a> {
+        let mut by_propensity: Vec<(f64, u16)> =
+            s.products.iter().enumerate().map(|(i, p)| (p.propensity, i as u16)).collect();
+        by_propensity.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let shop = Shop {
+            s,
+            levels: s.products.iter().map(|p| p.inventory).collect(),
+            prices: s.products.iter().map(|p| p.price_cents).collect(),
+            cogs: s.products.iter().map(|p| p.cogs_cents).collect(),
+            pending: vec![false; s.products.len()],
+            queue: Default::default(),
+            by_propensity,
+            run: RetailRun::default(),
+        };
+        Retail { shop, next_day: 0 }
+    }
+
+    /// Days simulated so far.
+    pub fn days_done(&self) -> u32 {
+        self.next_day
+    }
+
+    /// The next whole days until at least `min_purchases` purchases (or the
+    /// run ends); `None` once every day is done.
+    pub fn next_piece(&mut self, min_purchases: usize) -> Option<RetailRun> {
+        let s = self.shop.s;
+        if self.next_day >= s.calendar.days {
+            return None;
+        }
+        while self.next_day < s.calendar.days && self.shop.run.purchases.len() < min_purchases {
+            self.shop.day(self.next_day);
+            self.next_day += 1;
+        }
+        if self.next_day == s.calendar.days {
+            // Restocks that arrive before the window ends.
+            let end = s.clock.day_start_ms(s.calendar.date(s.calendar.days - 1) + chrono::Days::new(1));
+            self.shop.deliver_due(end - 1);
+        }
+        Some(std::mem::take(&mut self.shop.run))
+    }
+}
+
 /// Runs the shop over every day of the scenario.
 pub fn simulate(s: &RetailScenario) -> RetailRun {
-    let mut by_propensity: Vec<(f64, u16)> =
-        s.products.iter().enumerate().map(|(i, p)| (p.propensity, i as u16)).collect();
-    by_propensity.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let mut shop = Shop {
-        s,
-        levels: s.products.iter().map(|p| p.inventory).collect(),
-        prices: s.products.iter().map(|p| p.price_cents).collect(),
-        cogs: s.products.iter().map(|p| p.cogs_cents).collect(),
-        pending: vec![false; s.products.len()],
-        queue: Default::default(),
-        by_propensity,
-        run: RetailRun::default(),
-    };
-    for day in 0..s.calendar.days {
-        shop.day(day);
-    }
-    // Restocks that arrive before the window ends.
-    let end = s.clock.day_start_ms(s.calendar.date(s.calendar.days - 1) + chrono::Days::new(1));
-    shop.deliver_due(end - 1);
-    shop.run
+    Retail::new(s).next_piece(usize::MAX).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -131,7 +131,14 @@ const PURCHASES_SPECIAL: &[Special] = &[Special::DeltaLength("transaction_id"), 
 
 /// The tables of a retail run, largest first.
 pub fn tables<'a>(s: &'a RetailScenario, run: &'a RetailRun) -> Vec<Table<'a>> {
-    vec![
+    let mut tables: Vec<Table> = piece(s, run).into();
+    tables.push(products_table(s));
+    tables
+}
+
+/// A run (or a piece of days of one) as the tables that grow with time.
+pub fn piece<'a>(s: &'a RetailScenario, run: &'a RetailRun) -> [Table<'a>; 4] {
+    [
         Table {
             name: "purchases".into(),
             schema: purchases_schema(),
@@ -142,8 +149,12 @@ pub fn tables<'a>(s: &'a RetailScenario, run: &'a RetailRun) -> Vec<Table<'a>> {
         Table::whole("inventories", inventories_batch(s, run)),
         Table::whole("lost_sales", lost_sales_batch(s, run)),
         Table::whole("product_events", product_events_batch(s, run)),
-        Table::whole("products", products_batch(s)),
     ]
+}
+
+/// The catalogue as it stands at the start.
+pub fn products_table<'a>(s: &RetailScenario) -> Table<'a> {
+    Table::whole("products", products_batch(s))
 }
 
 /// The model facts verify reads from the manifest: the shop's clock and

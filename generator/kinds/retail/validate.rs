@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::file::{HoursSpec, RetailFile};
 use super::{day_of, product_index, Arrivals, Outage, Product, ProductChange, RetailScenario};
 use crate::figures::grouped;
-use crate::limits::MAX_EVENTS;
+use crate::limits::MAX_STREAMED_EVENTS;
 use crate::model::calendar::Calendar;
 use crate::model::clock::LocalClock;
 use crate::model::curve::{minute_weights, DailyVolume};
@@ -45,7 +45,13 @@ fn probability(p: &mut Problems, key: &str, v: f64) {
 /// The most line items a run can have: every day at its largest target
 /// (Poisson's tail included) or its shortest gaps, every transaction with
 /// its most items.
-fn max_lines(arrivals: &Arrivals, hours: &OpeningHours, calendar: &Calendar, multipliers: &[f64], items: &Dist) -> f64 {
+pub(super) fn max_lines(
+    arrivals: &Arrivals,
+    hours: &OpeningHours,
+    calendar: &Calendar,
+    multipliers: &[f64],
+    items: &Dist,
+) -> f64 {
     let days = (0..calendar.days).map(|d| {
         let (weekday, m) = (calendar.weekday(d), multipliers[d as usize]);
         match arrivals {
@@ -210,13 +216,13 @@ pub fn scenario(
     let outages = outages(p, &f, &calendar, &products);
     let (arrivals, items) = (arrivals?, items?);
     let lines = max_lines(&arrivals, &hours, &calendar, &day_multipliers, &items);
-    if lines > MAX_EVENTS as f64 {
+    if lines > MAX_STREAMED_EVENTS as f64 {
         p.key(
             "demand.transactions_per_day",
             format!(
                 "the scenario allows up to {} line items, above the limit of {} per run",
                 crate::figures::figure(lines),
-                grouped(MAX_EVENTS)
+                grouped(MAX_STREAMED_EVENTS)
             ),
         );
     }
