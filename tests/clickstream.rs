@@ -166,6 +166,8 @@ fn a_delay_past_the_bound_is_refused_and_verify_catches_clicks_past_it() {
         m.fingerprint = m.compute_fingerprint();
         std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
     };
+    forge(Some(i64::MAX));
+    assert_fails_with(&simkit(&["verify", dir.to_str().unwrap()]), "lacks a valid `max_session_span_ms`");
     forge(Some(1));
     assert_fails_with(&simkit(&["verify", dir.to_str().unwrap()]), "lies outside the day it names and its lag");
     forge(None);

@@ -34,6 +34,8 @@ fn facts(m: &Manifest) -> Result<Facts> {
     let bad = |what: &str| Error(format!("manifest.json: a clickstream dataset's model lacks a valid `{what}`"));
     let int = |k: &str| m.model.get(k).and_then(|v| v.as_i64()).ok_or_else(|| bad(k));
     let types = m.model.get("event_types").and_then(|v| v.as_array()).ok_or_else(|| bad("event_types"))?;
+    // A bound past a century is no bound of this model (and would overflow the day arithmetic).
+    let bound = |k: &str| int(k).and_then(|v| if (0..=36_500 * DAY_MS).contains(&v) { Ok(v) } else { Err(bad(k)) });
     // Datasets that predate the fact: the longest session any scenario allows.
     let widest = (MAX_SESSION_EVENTS as f64 * MAX_GAP_S * 1000.0) as i64;
     Ok(Facts {
@@ -41,8 +43,8 @@ fn facts(m: &Manifest) -> Result<Facts> {
         ads: int("ads")? as u64,
         event_types: types.iter().filter_map(|t| t.as_str().map(String::from)).collect(),
         value_cents: (int("value_min_cents")? as i128, int("value_max_cents")? as i128),
-        max_click_delay_ms: int("max_click_delay_ms")?,
-        max_session_span_ms: m.model.get("max_session_span_ms").map_or(Ok(widest), |_| int("max_session_span_ms"))?,
+        max_click_delay_ms: bound("max_click_delay_ms")?,
+        max_session_span_ms: m.model.get("max_session_span_ms").map_or(Ok(widest), |_| bound("max_session_span_ms"))?,
     })
 }
 

@@ -74,7 +74,6 @@ pub struct RetailRun {
     pub restocks: Vec<Restock>,
     pub lost_sales: Vec<LostSale>,
     pub product_events: Vec<PriceEvent>,
-    pub transactions: u64,
 }
 
 /// `(price + supplement) * quantity * (1 - discount)` in cents, rounded
@@ -215,7 +214,6 @@ impl Shop<'_> {
                     rng.random_bool(if boosted { s.boosted_probability } else { s.supplement_probability });
                 self.sell(&Line { ts, day, seq, product, quantity, member, supplement }, &mut supply);
             }
-            self.run.transactions += 1;
         }
     }
 
