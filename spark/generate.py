@@ -91,21 +91,27 @@ def main(argv):
         return dest
 
     created = not os.path.exists(shards_dir)
+    failure = None
     try:
         os.makedirs(shards_dir, exist_ok=True)
         dirs = spark.sparkContext.parallelize(range(1, n + 1), n).map(shard).collect()
         binary = locate(simkit, "simkit")
         run([binary, "merge", *dirs, "--out", out, "-q"])
-        print(run([binary, "verify", out]), end="")
+        report = run([binary, "verify", out])
         shutil.rmtree(shards_dir, ignore_errors=True)
-        return 0
     except Exception as e:  # a task's or a step's failure, in one line
-        print(f"spark/generate.py: {one_line(e)}", file=sys.stderr)
+        failure = one_line(e)
         if created:  # nothing of a failed run is left behind
             shutil.rmtree(shards_dir, ignore_errors=True)
-        return 2
     finally:
+        # Stopped before the last line, so Spark's logs of tasks still
+        # running end before it: the outcome is the last line printed.
         spark.stop()
+    if failure is not None:
+        print(f"spark/generate.py: {failure}", file=sys.stderr)
+        return 2
+    print(report, end="")
+    return 0
 
 
 if __name__ == "__main__":
