@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark: retail and clickstream with clean streams at 1x, 10x, 30x and
-# 100x (`--scale K`; retail: the smoothie shop at 2,000 transactions a day
-# for a year; clickstream: the shipped scenario over 90 days without its
-# [disorder] section), one run each: wall time, rows/s of the largest
-# table, peak RSS; then `verify` of each 10x dataset. Not a test: nothing
-# is asserted.
+# Benchmark: retail and clickstream at 1x, 10x, 30x and 100x (`--scale K`;
+# retail: the smoothie shop at 2,000 transactions a day for a year;
+# clickstream: the shipped scenario over 90 days without its [disorder]
+# section, then with it: deliveries and truth), one run each: wall time,
+# rows/s of the largest table, peak RSS; then `verify` of each 10x dataset.
+# Not a test: nothing is asserted.
 #   bash bench/scale-kinds.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,3 +45,4 @@ kind() {
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 kind retail purchases scenarios/smoothie.toml --set demand.transactions_per_day=2000 --set time.days=366
 kind clickstream events "$out/clickstream.toml" --set time.days=90
+kind disordered events scenarios/clickstream.toml --set time.days=90

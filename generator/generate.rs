@@ -3,18 +3,20 @@
 //! `generate` command is a thin layer over [`run`].
 
 use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::disorder::{delivered_streams, Disorder};
+use crate::disorder::{delivered_streams, Disorder, RunSeed};
 use crate::error::{Error, Result};
-use crate::events::{merge, Blocks, Dataset};
+use crate::events::{Blocks, Dataset};
 use crate::kinds::clickstream::{self, ClickstreamScenario};
 use crate::kinds::retail::{self, RetailScenario};
 use crate::kinds::weather::{self, WeatherScenario};
 use crate::kinds::Model;
-use crate::lifecycles::{simulate, Simulator, EVENT_TYPES};
+use crate::lifecycles::{Simulator, EVENT_TYPES};
 use crate::model::calendar::Calendar;
 use crate::progress::Progress;
 use crate::roads::cache::RoadCache;
@@ -23,10 +25,8 @@ use crate::scenario::{self, KitchenScenario};
 use crate::seed::{key, Purpose};
 use crate::sinks::manifest::{LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo, ShardInfo};
 use crate::sinks::parquet::Encoding;
-use crate::sinks::{
-    kitchen_dimensions, kitchen_pieces, kitchen_streamed, kitchen_tables, write_manifest, write_parquet,
-};
-use crate::sinks::{write_tables, OutputDir, StreamedTables, Table, Tool};
+use crate::sinks::{kitchen_dimensions, kitchen_pieces, write_manifest, write_parquet};
+use crate::sinks::{OutputDir, StreamedTables, Table, Tool};
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -328,19 +328,14 @@ fn run_retail(
     manifest.model = retail::tables::model_facts(r);
     let enc = Encoding { row_group_rows: r.row_group_rows, zstd_level: r.zstd_level };
     let bar = progress.stage("simulate", "days", r.calendar.days as u64);
-    if !loaded.disorder.is_empty() {
-        check_held(opts, r.max_lines())?;
-        let run = retail::model::simulate(r);
-        bar.finish_and_clear();
-        return write_run(dir, loaded, &retail::tables::tables(r, &run), enc, &[], manifest, progress);
-    }
-    // Clean streams: whole days of sales are written while the next are simulated.
+    // Whole days of sales are written while the next are simulated.
     let empty = retail::model::RetailRun::default();
-    let mut files = StreamedTables::like(dir.path(), &retail::tables::piece(r, &empty), enc)?;
+    let products = vec![retail::tables::products_table(r)];
+    let mut files = RunFiles::create(dir.path(), loaded, &retail::tables::piece(r, &empty), products, &manifest, enc)?;
     let shop = retail::model::Retail::new(r);
     stream_days(shop, &bar, |run| files.push(&retail::tables::piece(r, run)))?;
     bar.finish_and_clear();
-    finish_streamed(dir, loaded, files, &[retail::tables::products_table(r)], enc, &[], manifest)
+    files.finish(dir, &[], manifest)
 }
 
 /// A simulation that yields its run as pieces of whole days, in order.
@@ -401,38 +396,84 @@ fn stream_pieces<P: Send + Sync>(
     Ok(())
 }
 
-/// Writes a run's clean tables, with its disorder their delivered streams
-/// and the truth, its tools and the manifest, then swaps the dataset in.
-fn write_run(
-    dir: OutputDir,
-    loaded: &scenario::Scenario,
-    tables: &[Table],
+/// The files of a run written piece by piece: its streamed clean tables
+/// and, with disorder, each disordered stream's delivered table, the
+/// disorder run in step.
+struct RunFiles<'p, 'w> {
+    loaded: &'p scenario::Scenario,
     enc: Encoding,
-    tools: &[Tool],
-    mut manifest: Manifest,
-    progress: &Progress,
-) -> Result<(PathBuf, Manifest)> {
-    let s = &manifest.scenario;
-    let mut lap = Instant::now();
-    let disorder = Disorder::plan(&loaded.disorder, tables, s.seed, s.start_ms)?;
-    let delivered = disorder.delivered(tables);
-    let joins = (loaded.model.kind().joins)(&manifest);
-    let (truth, info) = disorder.truth(tables, &joins)?;
-    if !truth.is_empty() {
-        timing("disorder", &mut lap);
+    clean: StreamedTables,
+    delivered: Delivered,
+    /// The tables written whole at the end (dimension tables).
+    whole: Vec<Table<'w>>,
+    disorder: Disorder<'p>,
+}
+
+/// The delivered tables' files and names.
+struct Delivered {
+    files: StreamedTables,
+    names: Vec<String>,
+}
+
+impl Delivered {
+    fn emit(&mut self) -> impl FnMut(usize, &RecordBatch) -> Result<()> + Send + '_ {
+        |k, b| self.files.push_to(k, &Table::whole(&self.names[k], b.clone()))
     }
-    let all: Vec<&Table> = tables.iter().chain(&delivered).chain(&truth).collect();
-    manifest.tables = all.iter().map(|t| (t.name.clone(), t.rows as u64)).collect();
-    manifest.streams = delivered_streams((loaded.model.kind().streams)(), &info);
-    manifest.disorder = info;
-    let bar = progress.stage("write", "tables", all.len() as u64);
-    let lap = std::sync::Mutex::new(lap);
-    let manifest = write_tables(dir.path(), &all, enc, tools, manifest, &|name| {
-        bar.inc(1);
-        timing(name, &mut lap.lock().expect("timer lock"));
-    })?;
-    bar.finish_and_clear();
-    Ok((dir.commit()?, manifest))
+}
+
+impl<'p, 'w> RunFiles<'p, 'w> {
+    /// Creates the files of tables shaped like `tables` (their rows unread)
+    /// and of their delivered streams; `whole` is written at the end.
+    fn create(
+        dir: &Path,
+        loaded: &'p scenario::Scenario,
+        tables: &[Table],
+        whole: Vec<Table<'w>>,
+        m: &Manifest,
+        enc: Encoding,
+    ) -> Result<Self> {
+        let joins = (loaded.model.kind().joins)(m);
+        let run = RunSeed { seed: m.scenario.seed, start_ms: m.scenario.start_ms };
+        let all: Vec<&Table> = tables.iter().chain(&whole).collect();
+        let disorder = Disorder::new(&loaded.disorder, &all, &joins, run, dir)?;
+        let clean = StreamedTables::like(dir, tables, enc)?;
+        let specs = disorder.delivered_tables();
+        let names = specs.iter().map(|(name, _, _)| name.clone()).collect();
+        let specs: Vec<_> = specs.iter().map(|(n, schema, sp)| (n.as_str(), schema.clone(), *sp)).collect();
+        let delivered = Delivered { files: StreamedTables::create(dir, &specs, enc)?, names };
+        Ok(RunFiles { loaded, enc, clean, delivered, whole, disorder })
+    }
+
+    /// Appends the next piece of every clean table, and the deliveries it
+    /// lets leave to theirs, the two in parallel.
+    fn push(&mut self, pieces: &[Table]) -> Result<()> {
+        let (clean, disorder, delivered) = (&mut self.clean, &mut self.disorder, &mut self.delivered);
+        let refs: Vec<&Table> = pieces.iter().collect();
+        let (written, disordered) = rayon::join(|| clean.push(&refs), || disorder.push(&refs, &mut delivered.emit()));
+        written.and(disordered)
+    }
+
+    /// Finishes the run: the deliveries of the tables held whole and the
+    /// last ones, then those tables, the truth, the tools and the manifest
+    /// (row counts, the kind's streams, the disorder), swapped in.
+    fn finish(mut self, dir: OutputDir, tools: &[Tool], mut manifest: Manifest) -> Result<(PathBuf, Manifest)> {
+        let whole = std::mem::take(&mut self.whole);
+        self.disorder.push(&whole.iter().collect::<Vec<_>>(), &mut self.delivered.emit())?;
+        let (truth, info) = self.disorder.finish(&mut self.delivered.emit())?;
+        let whole: Vec<&Table> = whole.iter().chain(&truth).collect();
+        let streamed = self.clean.rows().chain(self.delivered.files.rows());
+        manifest.tables = streamed.map(|(name, rows)| (name.to_string(), rows)).collect();
+        manifest.tables.extend(whole.iter().map(|t| (t.name.clone(), t.rows as u64)));
+        manifest.streams = delivered_streams((self.loaded.model.kind().streams)(), &info);
+        manifest.disorder = info;
+        let mut written = self.clean.finish()?;
+        written.extend(self.delivered.files.finish()?);
+        if !whole.is_empty() {
+            written.extend(write_parquet(dir.path(), &whole, self.enc, &|_| ())?);
+        }
+        let manifest = write_manifest(dir.path(), written, tools, manifest)?;
+        Ok((dir.commit()?, manifest))
+    }
 }
 
 /// Reports a streamed weather piece holds (whole days of every station).
@@ -459,13 +500,9 @@ fn run_weather(
     .collect();
     let enc = Encoding { row_group_rows: w.row_group_rows, zstd_level: w.zstd_level };
     let tools = [weather::tables::REPORT_PROTO];
-    if !loaded.disorder.is_empty() {
-        let reports = weather::model::simulate(w, &stations);
-        let tables = weather::tables::tables(w, &stations, &reports);
-        return write_run(dir, loaded, &tables, enc, &tools, manifest, progress);
-    }
-    // Clean reports stream: a piece of whole days is written while the next is simulated.
-    let mut files = StreamedTables::create(dir.path(), &[weather::tables::reports_streamed()], enc)?;
+    // A piece of whole days is written while the next is simulated.
+    let whole = vec![weather::tables::stations_table(&stations)];
+    let mut files = RunFiles::create(dir.path(), loaded, &[weather::tables::reports_layout()], whole, &manifest, enc)?;
     let bar = progress.stage("generate", "days", w.calendar.days as u64);
     let days = (WEATHER_PIECE_ROWS / stations.len().max(1)).max(1) as u32;
     let mut run = weather::model::Weather::new(w, &stations);
@@ -476,31 +513,7 @@ fn run_weather(
     };
     stream_pieces(next, |piece| files.push(&[weather::tables::reports_piece(w, &stations, piece)]))?;
     bar.finish_and_clear();
-    let whole = [weather::tables::stations_table(&stations)];
-    finish_streamed(dir, loaded, files, &whole, enc, &tools, manifest)
-}
-
-/// Finishes a run whose large tables were streamed: those files, then the
-/// tables held whole, the tools and the manifest (row counts of both, the
-/// kind's streams), swapped in.
-fn finish_streamed(
-    dir: OutputDir,
-    loaded: &scenario::Scenario,
-    files: StreamedTables,
-    whole: &[Table],
-    enc: Encoding,
-    tools: &[Tool],
-    mut manifest: Manifest,
-) -> Result<(PathBuf, Manifest)> {
-    manifest.tables = files.rows().map(|(name, rows)| (name.to_string(), rows)).collect();
-    manifest.tables.extend(whole.iter().map(|t| (t.name.clone(), t.rows as u64)));
-    manifest.streams = (loaded.model.kind().streams)();
-    let mut written = files.finish()?;
-    if !whole.is_empty() {
-        written.extend(write_parquet(dir.path(), &whole.iter().collect::<Vec<_>>(), enc, &|_| ())?);
-    }
-    let manifest = write_manifest(dir.path(), written, tools, manifest)?;
-    Ok((dir.commit()?, manifest))
+    files.finish(dir, &tools, manifest)
 }
 
 fn run_clickstream(
@@ -518,33 +531,14 @@ fn run_clickstream(
     manifest.model.insert("timezone".into(), serde_json::json!("UTC"));
     let enc = Encoding { row_group_rows: c.row_group_rows, zstd_level: c.zstd_level };
     let bar = progress.stage("simulate", "days", c.calendar.days as u64);
-    if !loaded.disorder.is_empty() {
-        check_held(opts, c.expected_rows())?;
-        let run = clickstream::model::simulate(c);
-        bar.finish_and_clear();
-        return write_run(dir, loaded, &clickstream::tables::tables(c, &run), enc, &[], manifest, progress);
-    }
-    // Clean streams: whole days are written while the next are simulated.
+    // Whole days are written while the next are simulated.
     let empty = clickstream::model::Run::default();
-    let mut files = StreamedTables::like(dir.path(), &clickstream::tables::tables(c, &empty), enc)?;
+    let layouts = clickstream::tables::tables(c, &empty);
+    let mut files = RunFiles::create(dir.path(), loaded, &layouts, Vec::new(), &manifest, enc)?;
     let run = clickstream::model::Clickstream::new(c);
     stream_days(run, &bar, |piece| files.push(&clickstream::tables::tables(c, piece)))?;
     bar.finish_and_clear();
-    finish_streamed(dir, loaded, files, &[], enc, &[], manifest)
-}
-
-/// A disordered run is held in memory whole: refuses one that may pass
-/// `limits::MAX_EVENTS` rows.
-fn check_held(opts: &Options, rows: f64) -> Result<()> {
-    if rows <= crate::limits::MAX_EVENTS as f64 {
-        return Ok(());
-    }
-    Err(Error(format!(
-        "{}: a run with a [disorder] section is held in memory whole, and this one may write about {} rows, more than the limit of {}: fewer days or less volume, or no [disorder] section (then it streams)",
-        opts.scenario.display(),
-        crate::figures::figure(rows),
-        crate::figures::grouped(crate::limits::MAX_EVENTS)
-    )))
+    files.finish(dir, &[], manifest)
 }
 
 fn run_kitchen(
@@ -578,24 +572,7 @@ fn run_kitchen(
     timing("roads", &mut lap);
 
     let enc = Encoding { row_group_rows: scn.row_group_rows, zstd_level: scn.zstd_level };
-    if loaded.disorder.is_empty() {
-        let written = stream_kitchen(dir, loaded, scn, &areas, enc, opts.shard, progress)?;
-        timing("write", &mut lap);
-        return Ok(written);
-    }
-    let bar = progress.stage("simulate", "location-days", scn.calendar.days as u64 * scn.locations.len() as u64);
-    let parts = simulate(scn, &areas, &|| bar.inc(1))?;
-    bar.finish_and_clear();
-    timing("simulate", &mut lap);
-    // Day starts split the merge into slabs that run in parallel.
-    let day_starts: Vec<i64> = (1..scn.calendar.days).map(|d| scn.calendar.utc_midnight_ms(d)).collect();
-    let sim = merge(parts, &day_starts);
-    timing("merge", &mut lap);
-    let mut counts = Counts::new(scn.locations.len());
-    counts.add(&sim, 0..sim.orders.len());
-    let manifest = describe(loaded, &areas, &counts)?;
-    let ds = Dataset { scenario: scn, areas: &areas, sim };
-    let written = write_run(dir, loaded, &kitchen_tables(&ds), enc, &[], manifest, progress)?;
+    let written = stream_kitchen(dir, loaded, scn, &areas, enc, opts.shard, progress)?;
     timing("write", &mut lap);
     Ok(written)
 }
@@ -634,11 +611,14 @@ fn stream_kitchen(
     let simulator = Simulator::new(scn, areas, crate::limits::MAX_STREAMED_EVENTS)?;
     let days = shard.map_or(0..scn.calendar.days, |sh| sh.days(scn.calendar.days));
     let mut blocks = Blocks::new(scn, &simulator, days);
-    let names: Vec<String> =
-        ["events", "orders"].iter().map(|t| shard.map_or(t.to_string(), |sh| sh.part(t))).collect();
-    let specs: Vec<_> =
-        kitchen_streamed().into_iter().zip(&names).map(|((_, schema, sp), n)| (n.as_str(), schema, sp)).collect();
-    let mut files = StreamedTables::create(dir.path(), &specs, enc)?;
+    let empty = Dataset { scenario: scn, areas, sim: Default::default() };
+    let mut layouts = kitchen_pieces(&empty, 0..0);
+    for t in layouts.iter_mut().filter(|_| shard.is_some()) {
+        t.name = shard.map_or(t.name.clone(), |sh| sh.part(&t.name));
+    }
+    let dimensions = if shard.is_none_or(|sh| sh.index == 1) { kitchen_dimensions(&empty) } else { Vec::new() };
+    let start = new_manifest(loaded, &scn.name, scn.seed, &scn.calendar, window(scn));
+    let mut files = RunFiles::create(dir.path(), loaded, &layouts, dimensions, &start, enc)?;
     let mut counts = Counts::new(scn.locations.len());
     let bar = progress.stage("generate", "location-days", blocks.partitions());
     let tick = || bar.inc(1);
@@ -667,7 +647,5 @@ fn stream_kitchen(
             zstd_level: enc.zstd_level,
         }
     });
-    let empty = Dataset { scenario: scn, areas, sim: Default::default() };
-    let dimensions = if shard.is_none_or(|sh| sh.index == 1) { kitchen_dimensions(&empty) } else { Vec::new() };
-    finish_streamed(dir, loaded, files, &dimensions, enc, &[], manifest)
+    files.finish(dir, &[], manifest)
 }

@@ -3,10 +3,11 @@
 //!
 //! The pipeline runs one way through these stages, each with one small entry point:
 //! `scenario::load` (parse + validate) -> `roads::load_area` (delivery areas and
-//! routing trees) -> `demand::arrivals` -> `lifecycles::simulate` (orders and
-//! their events, per partition) -> `events::merge` (the sorted event table) ->
-//! `sinks::write_tables` (Parquet, manifest, atomic output directory); `disorder`
-//! turns a kind's clean tables into delivered streams and their truth.
+//! routing trees) -> `demand::arrivals` -> `lifecycles::Simulator` (orders and
+//! their events, per partition) -> `events::Blocks` (blocks of whole days, the
+//! sorted event table) -> `sinks::StreamedTables` (Parquet written piece by
+//! piece, manifest, atomic output directory); `disorder` turns a kind's clean
+//! tables into delivered streams and their truth, in step with the pieces.
 //! `generate::run` chains them; `merge` assembles the shards of a run;
 //! `verify` re-checks a dataset; `replay` streams one. `model` holds the generic building blocks and `seed` builds
 //! every random stream. See ARCHITECTURE.md.

@@ -2,8 +2,9 @@
 //! and driver timings, route and GPS pings — and its events. Partitions
 //! `(day, location)` are independent and run in parallel; each comes out
 //! sorted, in partition order, so the output does not depend on threads.
-//! The entry point is [`simulate`]; [`check_bounds`] first refuses a
-//! scenario whose orders could outlast the limits on these roads.
+//! The entry point is [`Simulator`] (any range of days at a time);
+//! [`check_bounds`] first refuses a scenario whose orders could outlast the
+//! limits on these roads.
 //!
 //! An order's events are numbered in lifecycle order, from 0:
 //! `order_created` 0, `gk_started` 1, `gk_finished` 2, `gk_ready` 3,
@@ -20,7 +21,7 @@ use rayon::prelude::*;
 use crate::demand::{arrivals, Demand};
 use crate::error::{Error, Result};
 use crate::ids::{order_id, sequence_number, MAX_PARTITIONS, PER_PARTITION};
-use crate::limits::{MAX_EVENTS, MAX_ORDER_SPAN_MS, MAX_PINGS_PER_ORDER};
+use crate::limits::{MAX_ORDER_SPAN_MS, MAX_PINGS_PER_ORDER};
 use crate::roads::DeliveryArea;
 use crate::scenario::kitchen::{figure, max_orders, MPH_TO_MPS};
 use crate::scenario::kitchen::{KitchenScenario, Location};
@@ -189,17 +190,6 @@ pub fn check_bounds(scn: &KitchenScenario, areas: &[DeliveryArea], max_events: u
 fn span_ms(scn: &KitchenScenario, area: &DeliveryArea) -> f64 {
     let steps_min: f64 = scn.lifecycle.steps.iter().map(|d| d.bounds().1).sum();
     steps_min * 60_000.0 + area.longest_route_m() / scn.speed_mps * 1000.0
-}
-
-/// Simulates every (day, location) partition; returns them in that order,
-/// each with its events sorted by [`event_order`]. `on_partition` is called
-/// once per finished partition (for progress reporting).
-pub fn simulate(
-    scn: &KitchenScenario,
-    areas: &[DeliveryArea],
-    on_partition: &(dyn Fn() + Sync),
-) -> Result<Vec<Simulation>> {
-    Simulator::new(scn, areas, MAX_EVENTS)?.days(0..scn.calendar.days, on_partition)
 }
 
 /// The simulation, prepared once and run a range of days at a time: any

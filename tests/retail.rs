@@ -526,25 +526,28 @@ fn a_local_date_the_zone_skipped_is_an_empty_day() {
 }
 
 #[test]
-fn the_streamed_shop_writes_the_bytes_of_one_held_whole() {
-    // Clean streams are written a few days at a time (several pieces here);
-    // a [disorder] section holds the run whole. The clean tables agree.
+fn the_shop_streams_in_pieces_with_and_without_disorder() {
+    // The run is written a few days at a time (several pieces here; the
+    // pieces make the whole run: the model's unit tests); a [disorder]
+    // section adds deliveries across pieces and leaves the clean tables as they are.
     let tmp = tempfile::tempdir().unwrap();
     let streamed = variant(tmp.path(), |t| t, |c| c);
-    let held = tmp.path().join("held.toml");
+    let disordered = tmp.path().join("disordered.toml");
     let text = std::fs::read_to_string(&streamed).unwrap();
-    std::fs::write(&held, format!("{text}\n[disorder.purchases]\nout_of_order_s = 60\n")).unwrap();
+    let section = "[disorder.purchases]\nout_of_order_s = 60\nduplicates = { share = 0.01, delay_s = { constant = { value = 30.0 } } }";
+    std::fs::write(&disordered, format!("{text}\n{section}\n")).unwrap();
     let volume = ["--set", "demand.transactions_per_day=2000", "--days", "120"];
-    let (a, b) = (tmp.path().join("streamed"), tmp.path().join("held"));
-    for (scenario, out) in [(&streamed, &a), (&held, &b)] {
+    let (a, b) = (tmp.path().join("clean"), tmp.path().join("disordered"));
+    for (scenario, out) in [(&streamed, &a), (&disordered, &b)] {
         let args = [&["generate", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"], &volume[..]];
         simkit_ok(&args.concat());
     }
-    assert!(b.join("purchases_delivered.parquet").exists(), "the held run has its disorder");
+    assert!(b.join("purchases_delivered.parquet").exists(), "the disordered run has its deliveries");
     assert!(purchases(&a).len() > 3 * 65_536, "the streamed run spans several pieces");
     for f in ["purchases", "inventories", "lost_sales", "product_events", "products"] {
         let f = format!("{f}.parquet");
         assert_eq!(std::fs::read(a.join(&f)).unwrap(), std::fs::read(b.join(&f)).unwrap(), "{f}");
     }
     simkit_ok(&["verify", a.to_str().unwrap()]);
+    simkit_ok(&["verify", b.to_str().unwrap()]);
 }

@@ -1,4 +1,5 @@
-//! What `simkit verify` checks of a disordered dataset, reading its files:
+//! What `simkit verify` checks of a disordered dataset, reading each file
+//! once, a batch at a time:
 //! each delivered table is in arrival order, no record arrives before its
 //! event time or later than the stream's largest lag, and the truth
 //! recomputed from the clean and delivered tables equals `truth/` and the
@@ -9,28 +10,29 @@ use std::path::Path;
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::TimestampMillisecondType;
 
-use super::columns::{times_ms, Part, Rows};
-use super::{assemble, compute, joins, DisorderInfo, JoinSpec, StreamTruth};
+use super::columns::{batch_times, column, Res};
+use super::{assemble, DisorderInfo, JoinSpec, JoinTally, StreamTally, StreamTruth};
 use crate::error::Result;
 use crate::sinks::manifest::Manifest;
-use crate::verify::{read_batches, Problems};
+use crate::sinks::Table;
+use crate::verify::{batch_reader, Problems};
 
-/// Checks every disordered stream; says what it found.
+/// Checks every disordered stream in one pass over its tables; says what it found.
 pub fn verify(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<String> {
     if m.disorder.is_empty() {
         return Ok(String::new());
     }
     let mut parts = Vec::new();
     for (name, info) in &m.disorder {
-        let (clean, delivered) = (table(dir, &info.truth.table)?, table(dir, &info.truth.delivered)?);
-        check_arrivals(name, info, &delivered, p);
-        let read = |batches: Vec<RecordBatch>, part| Rows::read(&info.truth, batches.into_iter(), part);
-        let truth = read(clean, Part::Clean).and_then(|clean| {
-            let delivered = read(delivered, Part::Delivered)?;
-            let order: Vec<u32> = (0..delivered.len() as u32).collect();
-            compute(&info.truth, &clean, (&delivered, &order), &delivered.late, &delivered.duplicate)
-        });
-        match truth {
+        let mut tally = StreamTally::new(&info.truth, info.max_lag_ms, None)?;
+        let mut arrivals = Arrivals::default();
+        let clean = for_each_batch(dir, &info.truth.table, |b| tally.windows.push(b))?;
+        let delivered = clean.and(for_each_batch(dir, &info.truth.delivered, |b| {
+            arrivals.check(info, b)?;
+            tally.push_delivered(b)
+        })?);
+        arrivals.report(name, info, p);
+        match delivered.and_then(|_| tally.finish(name)) {
             Ok(t) => {
                 let same = t.counts == info.counts;
                 p.check(same, || format!("stream `{name}`: the delivered table's counts differ from the manifest's"));
@@ -42,14 +44,13 @@ pub fn verify(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<String> {
     let kind_joins = crate::kinds::find(&m.scenario.kind).map_or(Vec::new(), |k| (k.joins)(m));
     let mut matched = Vec::new();
     for j in &kind_joins {
-        let (left, right) = (table(dir, &j.left)?, table(dir, &j.right)?);
-        match joins::matches(j, left.into_iter(), right.into_iter()) {
+        match join_matches(dir, j)? {
             Ok(n) => matched.push((j.clone(), n)),
             Err(e) => p.check(false, || format!("join {}: {e}", j.name)),
         }
     }
     if parts.len() == m.disorder.len() && matched.len() == kind_joins.len() {
-        check_truth(dir, &parts, &matched, p)?;
+        check_truth(dir, parts, &matched, p)?;
     }
     let delivered: u64 = m.disorder.values().map(|d| d.counts.delivered).sum();
     Ok(format!(
@@ -58,43 +59,70 @@ pub fn verify(dir: &Path, m: &Manifest, p: &mut Problems) -> Result<String> {
     ))
 }
 
-fn table(dir: &Path, name: &str) -> Result<Vec<RecordBatch>> {
-    read_batches(&dir.join(format!("{name}.parquet")))
+fn table_path(dir: &Path, name: &str) -> std::path::PathBuf {
+    dir.join(format!("{name}.parquet"))
 }
 
-/// Arrival order and lags of one delivered table.
-fn check_arrivals(name: &str, info: &DisorderInfo, delivered: &[RecordBatch], p: &mut Problems) {
-    let mut last = i64::MIN;
-    let (mut unordered, mut early, mut lagging) = (0u64, 0u64, 0u64);
-    for b in delivered {
-        let (Some(arrival), Some(time)) = (b.column_by_name("arrival_time"), b.column_by_name(&info.truth.time)) else {
-            p.check(false, || {
-                format!("{}.parquet: no arrival_time or {} column", info.truth.delivered, info.truth.time)
-            });
-            return;
-        };
-        let Some(arrival) = arrival.as_primitive_opt::<TimestampMillisecondType>() else {
-            p.check(false, || format!("{}.parquet: arrival_time is not a timestamp", info.truth.delivered));
-            return;
-        };
-        let times = match times_ms(time.as_ref()) {
-            Ok(t) => t,
-            Err(e) => return p.check(false, || format!("{}.parquet: `{}` {e}", info.truth.delivered, info.truth.time)),
-        };
-        for (i, &a) in arrival.values().iter().enumerate() {
-            unordered += (a < last) as u64;
-            early += (a < times[i]) as u64;
-            lagging += (a - times[i] > info.max_lag_ms) as u64;
-            last = a;
+/// Calls `f` on each batch of the table `name` in order, up to its first
+/// complaint; an unreadable file is an error.
+fn for_each_batch(dir: &Path, name: &str, mut f: impl FnMut(&RecordBatch) -> Res<()>) -> Result<Res<()>> {
+    for b in batch_reader(&table_path(dir, name))? {
+        if let Err(e) = f(&b?) {
+            return Ok(Err(format!("{name}.parquet: {e}")));
         }
     }
-    p.check(unordered == 0, || format!("stream `{name}`: {unordered} deliveries out of arrival order"));
-    p.check(early == 0, || format!("stream `{name}`: {early} deliveries arrive before their event time"));
-    p.check(lagging == 0, || format!("stream `{name}`: {lagging} deliveries lag more than {} ms", info.max_lag_ms));
+    Ok(Ok(()))
+}
+
+/// The matches of `j`, reading its two tables once, in step by time.
+fn join_matches(dir: &Path, j: &JoinSpec) -> Result<Res<u64>> {
+    let mut tally = JoinTally::new(j);
+    let batches =
+        |name: &str| -> Result<_> { Ok(batch_reader(&table_path(dir, name))?.map(|b| b.map_err(|e| e.to_string()))) };
+    let counted = tally.push_in_step(&mut batches(&j.left)?, batches(&j.right)?);
+    Ok(counted.map(|_| tally.matches()))
+}
+
+/// Arrival order and lags of one delivered table, batch by batch.
+struct Arrivals {
+    last: i64,
+    unordered: u64,
+    early: u64,
+    lagging: u64,
+}
+
+impl Default for Arrivals {
+    fn default() -> Self {
+        Arrivals { last: i64::MIN, unordered: 0, early: 0, lagging: 0 }
+    }
+}
+
+impl Arrivals {
+    fn check(&mut self, info: &DisorderInfo, b: &RecordBatch) -> Res<()> {
+        let arrival = column(b, "arrival_time")?
+            .as_primitive_opt::<TimestampMillisecondType>()
+            .ok_or("arrival_time is not a timestamp (ms)")?;
+        let times = batch_times(b, &info.truth.time)?;
+        for (&a, &t) in arrival.values().iter().zip(&times) {
+            self.unordered += (a < self.last) as u64;
+            self.early += (a < t) as u64;
+            self.lagging += (a.saturating_sub(t) > info.max_lag_ms) as u64;
+            self.last = a;
+        }
+        Ok(())
+    }
+
+    fn report(&self, name: &str, info: &DisorderInfo, p: &mut Problems) {
+        let (unordered, early, lagging) = (self.unordered, self.early, self.lagging);
+        p.check(unordered == 0, || format!("stream `{name}`: {unordered} deliveries out of arrival order"));
+        p.check(early == 0, || format!("stream `{name}`: {early} deliveries arrive before their event time"));
+        let max = info.max_lag_ms;
+        p.check(lagging == 0, || format!("stream `{name}`: {lagging} deliveries lag more than {max} ms"));
+    }
 }
 
 /// The truth files hold exactly the recomputed truth.
-fn check_truth(dir: &Path, parts: &[StreamTruth], joins: &[(JoinSpec, u64)], p: &mut Problems) -> Result<()> {
+fn check_truth(dir: &Path, parts: Vec<StreamTruth>, joins: &[(JoinSpec, u64)], p: &mut Problems) -> Result<()> {
     let expected = match assemble(parts, joins) {
         Ok(e) => e,
         Err(e) => {
@@ -102,16 +130,29 @@ fn check_truth(dir: &Path, parts: &[StreamTruth], joins: &[(JoinSpec, u64)], p: 
             return Ok(());
         }
     };
-    for (name, want) in expected {
-        let file = format!("{name}.parquet");
-        let batches = read_batches(&dir.join(&file))?;
-        let found = arrow::compute::concat_batches(&want.schema(), &batches);
-        let same = found.is_ok_and(|f| {
-            f.num_rows() == want.num_rows()
-                && f.schema().fields().iter().map(|x| x.name()).eq(want.schema().fields().iter().map(|x| x.name()))
-                && f.columns().iter().zip(want.columns()).all(|(a, b)| a.as_ref() == b.as_ref())
-        });
+    for want in expected {
+        let file = format!("{}.parquet", want.name);
+        let same = same_rows(&table_path(dir, &want.name), &want)?;
         p.check(same, || format!("{file}: differs from the truth recomputed from the tables"));
     }
     Ok(())
+}
+
+/// Whether the file holds exactly the rows of `want`, read a batch at a time.
+fn same_rows(path: &Path, want: &Table) -> Result<bool> {
+    let names = |s: &arrow::datatypes::Schema| s.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>();
+    let mut at = 0;
+    for b in batch_reader(path)? {
+        let b = b?;
+        let n = b.num_rows();
+        if at + n > want.rows || names(&b.schema()) != names(&want.schema) {
+            return Ok(false);
+        }
+        let expected = (want.batch)(at..at + n);
+        if !b.columns().iter().zip(expected.columns()).all(|(a, e)| a.as_ref() == e.as_ref()) {
+            return Ok(false);
+        }
+        at += n;
+    }
+    Ok(at == want.rows)
 }

@@ -6,31 +6,34 @@
 //! UTC day of the event time), so a stream's deliveries depend on nothing
 //! but the seed, the stream's position and its clean rows.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array};
-use arrow::compute::{nullif, take_record_batch};
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
+use arrow::compute::{interleave_record_batch, nullif};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use rand::Rng;
 
-use super::columns::for_display;
+use super::columns::{for_display, times_ms, Res};
 use super::spec::StreamPlan;
 use crate::events::utc_ms;
-use crate::seed::{stream, Purpose};
+use crate::seed::{stream, Purpose, SimRng};
 use crate::sinks::dims::utc_times;
-use crate::sinks::{Special, Table};
+use crate::sinks::Special;
 
 const DAY_MS: i64 = 86_400_000;
 
-/// One delivered copy of a clean row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One delivered copy of a clean row (`row`: its position in the clean table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Delivery {
-    pub row: u32,
+    // Field order is arrival order: arrival, then row, then an original before its duplicate.
     pub arrival_ms: i64,
+    pub row: u64,
+    pub duplicate: bool,
     /// Arrived with a late delay (an original, never a duplicate).
     pub late: bool,
-    pub duplicate: bool,
     /// Bit `i` set: the plan's `nulls[i]` column is null in this copy.
     pub nulls: u32,
 }
@@ -50,21 +53,71 @@ fn null_bits<R: Rng>(plan: &StreamPlan, rng: &mut R) -> u32 {
     bits
 }
 
-/// Every delivery of a table whose rows have event times `times` (ms, in
-/// order), sorted by arrival, then row, then original before duplicate.
-pub fn deliver(plan: &StreamPlan, seed: u64, start_ms: i64, times: &[i64]) -> Vec<Delivery> {
-    let mut out = Vec::with_capacity(times.len());
-    let mut rng = None;
-    let mut day = u64::MAX;
-    for (row, &t) in times.iter().enumerate() {
-        let d = (t - start_ms).div_euclid(DAY_MS).max(0) as u64;
-        if d != day || rng.is_none() {
-            day = d;
-            rng = Some(stream(seed, plan.index as u64, day, Purpose::Disorder));
+/// The deliveries of one stream, drawn as its clean table goes by in
+/// event-time order and handed out in arrival order: a delivery leaves once
+/// no later row can arrive before it (a row arrives no earlier than its
+/// event time). Only the clean batches a waiting delivery needs are kept.
+pub struct Deliverer<'p> {
+    plan: &'p StreamPlan,
+    seed: u64,
+    start_ms: i64,
+    schema: SchemaRef,
+    /// The random stream of the UTC day `day` of the rows being drawn.
+    rng: Option<(u64, SimRng)>,
+    rows: u64,
+    last_ms: i64,
+    waiting: BinaryHeap<Reverse<Delivery>>,
+    /// Clean batches still needed, each with its first row.
+    kept: VecDeque<(u64, RecordBatch)>,
+}
+
+impl<'p> Deliverer<'p> {
+    /// Deliveries of `plan`'s stream, whose clean table has the schema `clean`.
+    pub fn new(plan: &'p StreamPlan, clean: &Schema, seed: u64, start_ms: i64) -> Deliverer<'p> {
+        let schema = delivered_schema(clean, plan);
+        let (rng, waiting, kept) = (None, BinaryHeap::new(), VecDeque::new());
+        Deliverer { plan, seed, start_ms, schema, rng, rows: 0, last_ms: i64::MIN, waiting, kept }
+    }
+
+    /// The delivered table's schema.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Draws the deliveries of the clean table's next rows; returns those
+    /// that can leave, in arrival order.
+    pub fn push(&mut self, clean: RecordBatch) -> Res<RecordBatch> {
+        let time = &self.plan.stream.time;
+        let col = clean.column_by_name(time).ok_or_else(|| format!("no column `{time}`"))?;
+        let times = times_ms(col.as_ref()).map_err(|e| format!("`{time}` {e}"))?;
+        for &t in &times {
+            if t < self.last_ms {
+                return Err(format!("row {} is not in `{time}` order", self.rows));
+            }
+            self.last_ms = t;
+            self.draw(t);
+            self.rows += 1;
         }
-        let rng = rng.as_mut().expect("set above");
+        self.kept.push_back((self.rows - times.len() as u64, clean));
+        let frontier = self.last_ms;
+        self.release(|d| d.arrival_ms <= frontier)
+    }
+
+    /// Every delivery still waiting, in arrival order.
+    pub fn finish(&mut self) -> Res<RecordBatch> {
+        self.release(|_| true)
+    }
+
+    /// Draws row `self.rows`, at event time `t`.
+    fn draw(&mut self, t: i64) {
+        let (plan, row) = (self.plan, self.rows);
+        let day = (t - self.start_ms).div_euclid(DAY_MS).max(0) as u64;
+        if self.rng.as_ref().is_none_or(|(d, _)| *d != day) {
+            self.rng = Some((day, stream(self.seed, plan.index as u64, day, Purpose::Disorder)));
+        }
+        let rng = &mut self.rng.as_mut().expect("set above").1;
         if rng.random::<f64>() < plan.drop_share {
-            continue;
+            return;
         }
         // A late record arrives after its delay; any other within the out-of-order lag.
         let late = plan.late.as_ref().and_then(|l| delay_ms(l, rng));
@@ -74,15 +127,64 @@ pub fn deliver(plan: &StreamPlan, seed: u64, start_ms: i64, times: &[i64]) -> Ve
             None => 0,
         };
         let arrival_ms = t + lag;
-        let row = row as u32;
-        out.push(Delivery { row, arrival_ms, late: late.is_some(), duplicate: false, nulls: null_bits(plan, rng) });
+        let nulls = null_bits(plan, rng);
+        self.waiting.push(Reverse(Delivery { arrival_ms, row, duplicate: false, late: late.is_some(), nulls }));
         if let Some(again) = plan.duplicates.as_ref().and_then(|d| delay_ms(d, rng)) {
             let nulls = null_bits(plan, rng);
-            out.push(Delivery { row, arrival_ms: arrival_ms + again, late: false, duplicate: true, nulls });
+            let copy = Delivery { arrival_ms: arrival_ms + again, row, duplicate: true, late: false, nulls };
+            self.waiting.push(Reverse(copy));
         }
     }
-    out.sort_by_key(|d| (d.arrival_ms, d.row, d.duplicate));
-    out
+
+    /// The waiting deliveries that `leaves` lets go (a prefix in arrival
+    /// order) as a delivered batch; drops the clean batches no longer needed.
+    fn release(&mut self, leaves: impl Fn(&Delivery) -> bool) -> Res<RecordBatch> {
+        let mut out = Vec::new();
+        while let Some(Reverse(d)) = self.waiting.peek().filter(|d| leaves(&d.0)) {
+            out.push(*d);
+            self.waiting.pop();
+        }
+        let batch = self.delivered_batch(&out)?;
+        let needed = self.waiting.iter().map(|d| d.0.row).min().unwrap_or(self.rows);
+        while self.kept.front().is_some_and(|(first, b)| first + b.num_rows() as u64 <= needed) {
+            self.kept.pop_front();
+        }
+        Ok(batch)
+    }
+
+    /// The delivered rows of `copies`: their clean rows, nulled as drawn,
+    /// then `arrival_time`, `late` and `duplicate_of`.
+    fn delivered_batch(&self, copies: &[Delivery]) -> Res<RecordBatch> {
+        if copies.is_empty() {
+            return Ok(RecordBatch::new_empty(self.schema.clone()));
+        }
+        let batches: Vec<&RecordBatch> = self.kept.iter().map(|(_, b)| b).collect();
+        let at = |row: u64| {
+            let k = self.kept.partition_point(|(first, _)| *first <= row) - 1;
+            (k, (row - self.kept[k].0) as usize)
+        };
+        let indices: Vec<(usize, usize)> = copies.iter().map(|d| at(d.row)).collect();
+        let taken = interleave_record_batch(&batches, &indices).map_err(|e| e.to_string())?;
+        let plan = self.plan;
+        let mut columns: Vec<ArrayRef> = taken
+            .schema()
+            .fields()
+            .iter()
+            .zip(taken.columns())
+            .map(|(f, col)| match plan.nulls.iter().position(|(c, _)| c == f.name()) {
+                Some(bit) => {
+                    let mask = BooleanArray::from_iter(copies.iter().map(|d| Some(d.nulls >> bit & 1 == 1)));
+                    nullif(col.as_ref(), &mask).map_err(|e| e.to_string())
+                }
+                None => Ok(col.clone()),
+            })
+            .collect::<Res<_>>()?;
+        columns.push(utc_times(copies.iter().map(|d| d.arrival_ms)));
+        columns.push(Arc::new(BooleanArray::from_iter(copies.iter().map(|d| Some(d.late)))));
+        let dup_of = copies.iter().enumerate().map(|(i, d)| d.duplicate.then_some(i));
+        columns.push(Arc::new(id_texts(&taken, &plan.id, dup_of)?));
+        RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| e.to_string())
+    }
 }
 
 /// The delivered table's name for the clean table `table`.
@@ -107,66 +209,29 @@ fn delivered_schema(clean: &Schema, plan: &StreamPlan) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// The ids of a batch's rows: the id columns as Arrow displays them
-/// (timestamps as UTC without a zone), joined by `/`.
-fn id_texts(b: &RecordBatch, id: &[String], rows: impl Iterator<Item = Option<usize>>) -> StringArray {
-    let shown: Vec<ArrayRef> = id
+/// The ids of a batch's `rows` (`None` stays null): the id columns as Arrow
+/// displays them (timestamps as UTC without a zone), joined by `/`.
+pub fn id_texts(b: &RecordBatch, id: &[String], rows: impl Iterator<Item = Option<usize>>) -> Res<StringArray> {
+    let shown = id
         .iter()
-        .map(|c| {
-            let col = b.column_by_name(c).expect("id columns are validated against the record");
-            for_display(col.as_ref()).expect("a column of a simkit table displays")
-        })
-        .collect();
+        .map(|c| for_display(b.column_by_name(c).ok_or_else(|| format!("no id column `{c}`"))?.as_ref()))
+        .collect::<Res<Vec<ArrayRef>>>()?;
     let options = FormatOptions::default();
-    let formatters: Vec<ArrayFormatter> =
-        shown.iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("displayable")).collect();
-    rows.map(|i| {
-        let i = i?;
-        let parts: Vec<String> = formatters.iter().map(|f| f.value(i).to_string()).collect();
-        Some(parts.join("/"))
-    })
-    .collect()
+    let formatters = shown
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).map_err(|e| e.to_string()))
+        .collect::<Res<Vec<ArrayFormatter>>>()?;
+    Ok(rows
+        .map(|i| {
+            let i = i?;
+            let parts: Vec<String> = formatters.iter().map(|f| f.value(i).to_string()).collect();
+            Some(parts.join("/"))
+        })
+        .collect())
 }
 
-const DELIVERED_SPECIAL: &[Special] = &[Special::SortKey("arrival_time")];
-
-/// `T_delivered`: the deliveries' rows taken from the clean table.
-pub fn delivered_table<'a>(clean: &'a Table<'a>, plan: &'a StreamPlan, order: &'a [Delivery]) -> Table<'a> {
-    let schema = delivered_schema(&clean.schema, plan);
-    let out_schema = schema.clone();
-    Table {
-        name: delivered_name(&clean.name),
-        schema,
-        rows: order.len(),
-        special: DELIVERED_SPECIAL,
-        batch: Box::new(move |r| {
-            let copies = &order[r];
-            let lo = copies.iter().map(|d| d.row).min().unwrap_or(0);
-            let hi = copies.iter().map(|d| d.row + 1).max().unwrap_or(0);
-            let base = (clean.batch)(lo as usize..hi as usize);
-            let idx = UInt32Array::from_iter_values(copies.iter().map(|d| d.row - lo));
-            let taken = take_record_batch(&base, &idx).expect("delivered rows lie in the clean range");
-            let mut columns: Vec<ArrayRef> = taken
-                .schema()
-                .fields()
-                .iter()
-                .zip(taken.columns())
-                .map(|(f, col)| match plan.nulls.iter().position(|(c, _)| c == f.name()) {
-                    Some(bit) => {
-                        let mask = BooleanArray::from_iter(copies.iter().map(|d| Some(d.nulls >> bit & 1 == 1)));
-                        nullif(col.as_ref(), &mask).expect("mask matches the column")
-                    }
-                    None => col.clone(),
-                })
-                .collect();
-            columns.push(utc_times(copies.iter().map(|d| d.arrival_ms)));
-            columns.push(Arc::new(BooleanArray::from_iter(copies.iter().map(|d| Some(d.late)))));
-            let dup_of = copies.iter().enumerate().map(|(i, d)| d.duplicate.then_some(i));
-            columns.push(Arc::new(id_texts(&taken, &plan.id, dup_of)));
-            RecordBatch::try_new(out_schema.clone(), columns).expect("delivered columns match their schema")
-        }),
-    }
-}
+/// How a delivered table is written: sorted by arrival.
+pub const DELIVERED_SPECIAL: &[Special] = &[Special::SortKey("arrival_time")];
 
 #[cfg(test)]
 mod tests {
@@ -198,9 +263,53 @@ mod tests {
         (0..20_000).map(|i| i * 1_000).collect()
     }
 
+    /// The deliveries of a clean table (event times `times`, event ids the
+    /// row numbers) pushed `chunk` rows at a time, and the most clean rows kept at once.
+    fn deliver_in(p: &StreamPlan, seed: u64, times: &[i64], chunk: usize) -> (Vec<Delivery>, usize) {
+        use arrow::array::{Array, AsArray, TimestampMillisecondArray};
+        let clean =
+            Schema::new(vec![Field::new("event_time", utc_ms(), false), Field::new("event_id", DataType::Utf8, false)]);
+        let mut d = Deliverer::new(p, &clean, seed, 0);
+        let (mut out, mut kept) = (Vec::new(), 0);
+        let mut take = |b: RecordBatch| {
+            let arrival =
+                b.column_by_name("arrival_time").unwrap().as_primitive::<arrow::datatypes::TimestampMillisecondType>();
+            let ids = b.column_by_name("event_id").unwrap().as_string::<i32>();
+            let late = b.column_by_name("late").unwrap().as_boolean();
+            let dup = b.column_by_name("duplicate_of").unwrap();
+            for i in 0..b.num_rows() {
+                let row = ids.value(i).parse().unwrap();
+                if dup.is_valid(i) {
+                    assert_eq!(dup.as_string::<i32>().value(i), ids.value(i), "a duplicate names its original");
+                }
+                out.push(Delivery {
+                    arrival_ms: arrival.value(i),
+                    row,
+                    duplicate: dup.is_valid(i),
+                    late: late.value(i),
+                    nulls: 0,
+                });
+            }
+        };
+        for lo in (0..times.len()).step_by(chunk) {
+            let hi = (lo + chunk).min(times.len());
+            let ts = TimestampMillisecondArray::from_iter_values(times[lo..hi].iter().copied()).with_timezone("UTC");
+            let ids = StringArray::from_iter_values((lo..hi).map(|i| i.to_string()));
+            let b = RecordBatch::try_new(Arc::new(clean.clone()), vec![Arc::new(ts), Arc::new(ids)]).unwrap();
+            take(d.push(b).unwrap());
+            kept = kept.max(d.kept.iter().map(|(_, b)| b.num_rows()).sum());
+        }
+        take(d.finish().unwrap());
+        (out, kept)
+    }
+
+    fn deliver(p: &StreamPlan, seed: u64, times: &[i64]) -> Vec<Delivery> {
+        deliver_in(p, seed, times, 1000).0
+    }
+
     #[test]
     fn without_disorder_every_record_arrives_once_at_its_event_time() {
-        let d = deliver(&plan(None, None, 0.0, 0), 1, 0, &times());
+        let d = deliver(&plan(None, None, 0.0, 0), 1, &times());
         assert!(d.iter().enumerate().all(|(i, d)| d.row as usize == i && d.arrival_ms == i as i64 * 1000));
         assert!(d.iter().all(|d| !d.late && !d.duplicate && d.nulls == 0));
     }
@@ -209,9 +318,9 @@ mod tests {
     fn deliveries_follow_the_plan_and_its_seed() {
         let p = plan(Some(0.1), Some(0.05), 0.02, 5_000);
         let t = times();
-        let d = deliver(&p, 7, 0, &t);
-        assert_eq!(d, deliver(&p, 7, 0, &t), "same seed, same deliveries");
-        assert_ne!(d, deliver(&p, 8, 0, &t), "another seed, other deliveries");
+        let d = deliver(&p, 7, &t);
+        assert_eq!(d, deliver(&p, 7, &t), "same seed, same deliveries");
+        assert_ne!(d, deliver(&p, 8, &t), "another seed, other deliveries");
         assert!(d.windows(2).all(|w| (w[0].arrival_ms, w[0].row) <= (w[1].arrival_ms, w[1].row)));
         let originals: Vec<&Delivery> = d.iter().filter(|x| !x.duplicate).collect();
         let share = |n: usize| n as f64 / t.len() as f64;
@@ -223,5 +332,27 @@ mod tests {
             let range = if x.late { 300_000..=1_800_000 } else { 0..=5_000 };
             assert!(range.contains(&lag), "lag {lag}, late {}", x.late);
         }
+    }
+
+    #[test]
+    fn deliveries_are_the_same_however_the_table_is_cut_and_keep_only_what_waits() {
+        let p = plan(Some(0.1), Some(0.05), 0.02, 5_000);
+        // A row a second over 2 days: a lag of at most 31 min keeps about that many rows.
+        let t: Vec<i64> = (0..172_800).map(|i| i * 1_000).collect();
+        let (whole, _) = deliver_in(&p, 3, &t, t.len());
+        for chunk in [1_000, 4_096, 65_536] {
+            let (cut, kept) = deliver_in(&p, 3, &t, chunk);
+            assert_eq!(cut, whole, "pushed {chunk} rows at a time");
+            assert!(kept <= 1_860 + 2 * chunk, "{kept} clean rows kept, pushed {chunk} at a time");
+        }
+    }
+
+    #[test]
+    fn a_table_out_of_event_time_order_is_refused() {
+        let (p, clean) = (plan(None, None, 0.0, 0), Schema::new(vec![Field::new("event_time", utc_ms(), false)]));
+        let mut d = Deliverer::new(&p, &clean, 1, 0);
+        let ts = arrow::array::TimestampMillisecondArray::from(vec![5_000, 4_000]).with_timezone("UTC");
+        let b = RecordBatch::try_new(Arc::new(clean), vec![Arc::new(ts)]).unwrap();
+        assert_eq!(d.push(b).unwrap_err(), "row 1 is not in `event_time` order");
     }
 }

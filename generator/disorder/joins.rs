@@ -5,14 +5,13 @@
 //! `truth/joins.parquet` holds (join, left, left_time, right, right_time,
 //! on, bound_ms, matches).
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use super::columns::{for_display, times_ms};
+use super::columns::{batch_times, column, for_each_text, FastMap, Res};
 
 /// A time-bounded join of two clean tables.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,37 +25,120 @@ pub struct JoinSpec {
     pub bound_ms: i64,
 }
 
-type Res<T> = std::result::Result<T, String>;
-
-/// `(on value as text, time)` of every row of a table's batches.
-fn keyed_times(batches: impl Iterator<Item = RecordBatch>, on: &str, time: &str) -> Res<Vec<(String, i64)>> {
-    let mut out = Vec::new();
-    for b in batches {
-        let key = b.column_by_name(on).ok_or_else(|| format!("no column `{on}`"))?;
-        let t = times_ms(b.column_by_name(time).ok_or_else(|| format!("no column `{time}`"))?.as_ref())?;
-        let shown = for_display(key.as_ref())?;
-        let f = ArrayFormatter::try_new(shown.as_ref(), &FormatOptions::default()).map_err(|e| e.to_string())?;
-        out.extend((0..b.num_rows()).map(|i| (f.value(i).to_string(), t[i])));
-    }
-    Ok(out)
+/// The matches of a join, counted in one pass over both tables in time
+/// order: each right row against the left rows of its key within the
+/// bound before it. Left rows are kept only while a right row may match them.
+pub struct JoinTally {
+    spec: JoinSpec,
+    /// Left times per key, oldest first, and every left row in time order.
+    lefts: FastMap<String, VecDeque<i64>>,
+    order: VecDeque<(i64, String)>,
+    last_left: i64,
+    last_right: i64,
+    matches: u64,
 }
 
-/// The number of matching pairs of `j` in its left and right tables.
-pub fn matches(
-    j: &JoinSpec,
-    left: impl Iterator<Item = RecordBatch>,
-    right: impl Iterator<Item = RecordBatch>,
-) -> Res<u64> {
-    let mut by_key: HashMap<String, Vec<i64>> = HashMap::new();
-    for (k, t) in keyed_times(left, &j.on, &j.left_time)? {
-        by_key.entry(k).or_default().push(t);
+impl JoinTally {
+    pub fn new(spec: &JoinSpec) -> JoinTally {
+        let (lefts, order) = (FastMap::default(), VecDeque::new());
+        JoinTally { spec: spec.clone(), lefts, order, last_left: i64::MIN, last_right: i64::MIN, matches: 0 }
     }
-    let mut n = 0;
-    for (k, t) in keyed_times(right, &j.on, &j.right_time)? {
-        let lefts = by_key.get(&k).map_or(&[][..], Vec::as_slice);
-        n += lefts.iter().filter(|&&l| (0..=j.bound_ms).contains(&(t - l))).count() as u64;
+
+    /// Adds the left table's next rows.
+    pub fn push_left(&mut self, b: &RecordBatch) -> Res<()> {
+        let (on, time) = (self.spec.on.clone(), self.spec.left_time.clone());
+        let times = batch_times(b, &time)?;
+        let (mut i, mut unordered) = (0, false);
+        for_each_text(column(b, &on)?.as_ref(), |key| {
+            let t = times[i];
+            i += 1;
+            unordered |= t < self.last_left;
+            self.last_left = t;
+            let key = key.unwrap_or_default().to_string();
+            self.lefts.entry(key.clone()).or_default().push_back(t);
+            self.order.push_back((t, key));
+        })?;
+        if unordered {
+            return Err(format!("`{}`: the left table is not in `{time}` order", self.spec.left));
+        }
+        Ok(())
     }
-    Ok(n)
+
+    /// Counts the matches of the right table's next rows (every left row up
+    /// to their times already added).
+    pub fn push_right(&mut self, b: &RecordBatch) -> Res<()> {
+        let (on, time) = (self.spec.on.clone(), self.spec.right_time.clone());
+        let times = batch_times(b, &time)?;
+        let mut unordered = false;
+        let mut i = 0;
+        for_each_text(column(b, &on)?.as_ref(), |key| {
+            let t = times[i];
+            i += 1;
+            unordered |= t < self.last_right;
+            self.last_right = t;
+            self.forget_before(t.saturating_sub(self.spec.bound_ms));
+            // What is left of the key's rows is within the bound before `t`, or later.
+            let n = self.lefts.get(key.unwrap_or_default()).map_or(0, |l| l.partition_point(|&x| x <= t));
+            self.matches += n as u64;
+        })?;
+        if unordered {
+            return Err(format!("`{}`: the right table is not in `{time}` order", self.spec.right));
+        }
+        Ok(())
+    }
+
+    /// Counts the matches of the right table's next batches, pulling the
+    /// left table's batches only as far as each right row needs (so only
+    /// the left rows within the bound are held); `lefts` carries on from
+    /// where an earlier call left it.
+    pub fn push_in_step(
+        &mut self,
+        lefts: &mut impl Iterator<Item = Res<RecordBatch>>,
+        rights: impl Iterator<Item = Res<RecordBatch>>,
+    ) -> Res<()> {
+        let mut exhausted = false;
+        for right in rights {
+            let right = right?;
+            let times = batch_times(&right, &self.spec.right_time)?;
+            let mut from = 0;
+            while from < times.len() {
+                // Every left row up to the next right row's time, and the whole batch holding it.
+                while !exhausted && self.last_left <= times[from] {
+                    match lefts.next() {
+                        Some(left) => self.push_left(&left?)?,
+                        None => exhausted = true,
+                    }
+                }
+                // Right rows before the last left time have all their left rows in.
+                let ready = times[from..].partition_point(|&t| exhausted || t < self.last_left);
+                let to = from + ready.max(1);
+                self.push_right(&right.slice(from, to - from))?;
+                from = to;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the left rows before `t` (no later right row can match them).
+    fn forget_before(&mut self, t: i64) {
+        while self.order.front().is_some_and(|(l, _)| *l < t) {
+            let (_, key) = self.order.pop_front().expect("checked above");
+            if let Some(times) = self.lefts.get_mut(&key) {
+                times.pop_front();
+                if times.is_empty() {
+                    self.lefts.remove(&key);
+                }
+            }
+        }
+    }
+
+    pub fn matches(&self) -> u64 {
+        self.matches
+    }
+
+    pub fn spec(&self) -> &JoinSpec {
+        &self.spec
+    }
 }
 
 /// The `truth/joins.parquet` rows.

@@ -4,32 +4,39 @@
 //! record gets an arrival time. The clean table stays as it is; the stream
 //! becomes the table `T_delivered` in arrival order ([`delivery`]), which
 //! replay emits; `truth/` holds what a correct pipeline computes
-//! ([`truth`]). The model does no I/O: [`Disorder::plan`] draws the
-//! deliveries, [`Disorder::tables`] describes the tables to write.
+//! ([`truth`]). [`Disorder`] runs it in step with the clean tables, a piece
+//! of days at a time, in bounded memory; the only file it touches is the
+//! anonymous one its truth rows spill to.
 //! docs/disorder.md is the user's reference.
 
 pub mod check;
 pub mod columns;
 pub mod delivery;
 pub mod joins;
+pub mod parts;
 pub mod spec;
 pub mod truth;
+pub mod watermarks;
+pub mod windows;
 
 use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
-pub use delivery::{delivered_name, Delivery};
-pub use joins::JoinSpec;
-pub use spec::{DisorderSection, Plan, StreamPlan};
-pub use truth::{Counts, TruthSpec};
+use std::path::Path;
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use serde::{Deserialize, Serialize};
+
+pub use delivery::{delivered_name, Deliverer, Delivery, DELIVERED_SPECIAL};
+pub use joins::{JoinSpec, JoinTally};
+use parts::TruthPart;
+pub use spec::{DisorderSection, Plan, StreamPlan};
+pub use truth::{Counts, TruthSpec};
+use watermarks::{DeliveryCounts, WatermarkTruth};
+use windows::WindowTruth;
 
 use crate::error::{Error, Result};
-use crate::sinks::Table;
+use crate::sinks::{Special, Table};
 use crate::streams::StreamSpec;
-use columns::{Part, Rows};
 
 /// Rows the truth and the deliveries read from a table at a time.
 const CHUNK: usize = 1 << 16;
@@ -73,122 +80,176 @@ fn max_ms(d: &Option<spec::Delay>) -> i64 {
     d.as_ref().map_or(0, |d| (d.delay.bounds().1 * 1000.0).round() as i64)
 }
 
-/// One disordered stream of a run: its plan, its clean table (index), the
-/// truth's columns of that table and the deliveries.
-struct Stream<'p> {
-    plan: &'p StreamPlan,
-    table: usize,
-    rows: Rows,
-    deliveries: Vec<Delivery>,
+/// The most a delivery of `p` lags its event time.
+fn max_lag_ms(p: &StreamPlan) -> i64 {
+    p.out_of_order_ms.max(max_ms(&p.late)) + max_ms(&p.duplicates)
 }
 
-/// The deliveries of every disordered stream of a run.
+/// The truth of one stream in the making, fed its clean and delivered rows.
+pub struct StreamTally {
+    pub windows: WindowTruth,
+    pub watermarks: WatermarkTruth,
+    pub counts: DeliveryCounts,
+}
+
+impl StreamTally {
+    /// The truth of `spec`'s stream, whose deliveries lag at most
+    /// `max_lag_ms`; its tables spill to `spill_dir` (the system's temporary folder when `None`).
+    pub fn new(spec: &TruthSpec, max_lag_ms: i64, spill_dir: Option<&Path>) -> Result<StreamTally> {
+        Ok(StreamTally {
+            windows: WindowTruth::new(spec, spill_dir)?,
+            watermarks: WatermarkTruth::new(spec, max_lag_ms, spill_dir)?,
+            counts: DeliveryCounts::new(spec, max_lag_ms),
+        })
+    }
+
+    /// Adds deliveries, in arrival order.
+    pub fn push_delivered(&mut self, b: &RecordBatch) -> std::result::Result<(), String> {
+        self.watermarks.push(b)?;
+        self.counts.push(b)
+    }
+
+    pub fn finish(self, stream: &str) -> std::result::Result<StreamTruth, String> {
+        let records = self.windows.records();
+        Ok(StreamTruth {
+            stream: stream.to_string(),
+            windows: self.windows.finish()?,
+            watermarks: self.watermarks.finish()?,
+            counts: self.counts.finish(records),
+        })
+    }
+}
+
+/// Where the deliveries go: `(stream number, batch)`.
+pub type Emit<'e> = &'e mut (dyn FnMut(usize, &RecordBatch) -> Result<()> + Send);
+
+/// What a run's draws rest on: its seed and the start of its first day (UTC ms).
+#[derive(Clone, Copy)]
+pub struct RunSeed {
+    pub seed: u64,
+    pub start_ms: i64,
+}
+
+/// One disordered stream of a run: its plan, deliveries and truth.
+struct Live<'p> {
+    plan: &'p StreamPlan,
+    spec: TruthSpec,
+    deliverer: Deliverer<'p>,
+    tally: StreamTally,
+}
+
+/// The disorder of a run, in step with its clean tables: each piece of
+/// them (whole days, in time order) gives every disordered stream its
+/// deliveries that can leave, and adds to the truth, so a run of any
+/// length is disordered in bounded memory. The model does no I/O: the
+/// caller writes what [`Self::push`] and [`Self::finish`] return.
 pub struct Disorder<'p> {
-    streams: Vec<Stream<'p>>,
+    streams: Vec<Live<'p>>,
+    joins: Vec<JoinTally>,
 }
 
 impl<'p> Disorder<'p> {
-    /// Reads each disordered stream's clean table once and draws its deliveries.
-    pub fn plan(plan: &'p Plan, tables: &[Table], seed: u64, start_ms: i64) -> Result<Disorder<'p>> {
+    /// The disorder of `plan` over clean tables shaped like `tables`, with
+    /// the matches of the kind's `joins` among them; the truth spills to `spill_dir`.
+    pub fn new(plan: &'p Plan, tables: &[&Table], joins: &[JoinSpec], run: RunSeed, spill_dir: &Path) -> Result<Self> {
         let mut streams = Vec::new();
-        for s in &plan.streams {
-            let name = &s.stream.name;
-            let table = tables
+        for p in &plan.streams {
+            let (name, table) = (&p.stream.name, &p.stream.table);
+            let clean = tables
                 .iter()
-                .position(|t| t.name == s.stream.table)
-                .ok_or_else(|| Error(format!("disorder.{name}: the run has no table `{}`", s.stream.table)))?;
-            let rows = Rows::read(&truth_spec(s), chunks(&tables[table]), Part::Clean)
-                .map_err(|e| Error(format!("disorder.{name}: table `{}`: {e}", s.stream.table)))?;
-            let deliveries = delivery::deliver(s, seed, start_ms, &rows.times);
-            streams.push(Stream { plan: s, table, rows, deliveries });
+                .find(|t| &t.name == table)
+                .ok_or_else(|| Error(format!("disorder.{name}: the run has no table `{table}`")))?;
+            let spec = truth_spec(p);
+            let tally = StreamTally::new(&spec, max_lag_ms(p), Some(spill_dir))?;
+            let deliverer = Deliverer::new(p, &clean.schema, run.seed, run.start_ms);
+            streams.push(Live { plan: p, spec, deliverer, tally });
         }
-        Ok(Disorder { streams })
+        let joins = if streams.is_empty() { Vec::new() } else { joins.iter().map(JoinTally::new).collect() };
+        Ok(Disorder { streams, joins })
     }
 
-    /// The delivered tables, borrowing the clean ones.
-    pub fn delivered<'a>(&'a self, tables: &'a [Table<'a>]) -> Vec<Table<'a>> {
-        self.streams.iter().map(|s| delivery::delivered_table(&tables[s.table], s.plan, &s.deliveries)).collect()
+    /// The delivered tables' names and layouts, in stream order.
+    pub fn delivered_tables(&self) -> Vec<(String, SchemaRef, &'static [Special])> {
+        self.streams.iter().map(|s| (s.spec.delivered.clone(), s.deliverer.schema(), DELIVERED_SPECIAL)).collect()
     }
 
-    /// The truth tables and the manifest's record of each stream, with the
-    /// matches of the kind's `joins` in the clean `tables`.
-    pub fn truth(
-        &self,
-        tables: &[Table],
-        joins: &[JoinSpec],
-    ) -> Result<(Vec<Table<'static>>, BTreeMap<String, DisorderInfo>)> {
+    /// Takes the next piece of some clean tables (a table written whole
+    /// comes as one piece), a chunk at a time: `emit(k, batch)` gets the
+    /// deliveries of stream `k` (in [`Self::delivered_tables`]' order) that can leave.
+    pub fn push(&mut self, piece: &[&Table], emit: Emit) -> Result<()> {
+        let table = |name: &str| piece.iter().find(|t| t.name == name).copied();
+        for (k, s) in self.streams.iter_mut().enumerate() {
+            for b in table(&s.spec.table).into_iter().flat_map(chunks) {
+                let (windows, d) = rayon::join(|| s.tally.windows.push(&b), || s.deliverer.push(b.clone()));
+                let d = windows.and(d).map_err(|e| s.error(&e))?;
+                s.tally.push_delivered(&d).map_err(|e| s.error(&e))?;
+                emit(k, &d)?;
+            }
+        }
+        for j in &mut self.joins {
+            let (Some(left), Some(right)) = (table(&j.spec().left), table(&j.spec().right)) else { continue };
+            // The piece holds every left row before its right rows' times (whole days).
+            let counted = j.push_in_step(&mut chunks(left).map(Ok), chunks(right).map(Ok));
+            counted.map_err(|e| Error(format!("join {}: {e}", j.spec().name)))?;
+        }
+        Ok(())
+    }
+
+    /// Emits the deliveries still waiting (as [`Self::push`] does); returns
+    /// the truth tables and the manifest's record of each stream.
+    pub fn finish(self, emit: Emit) -> Result<(Vec<Table<'static>>, BTreeMap<String, DisorderInfo>)> {
         let mut info = BTreeMap::new();
         if self.streams.is_empty() {
             return Ok((Vec::new(), info));
         }
         let mut parts = Vec::new();
-        for s in &self.streams {
-            let spec = truth_spec(s.plan);
-            let order: Vec<u32> = s.deliveries.iter().map(|d| d.row).collect();
-            let late: Vec<bool> = s.deliveries.iter().map(|d| d.late).collect();
-            let dup: Vec<bool> = s.deliveries.iter().map(|d| d.duplicate).collect();
-            let part = compute(&spec, &s.rows, (&s.rows, &order), &late, &dup)
-                .map_err(|e| Error(format!("disorder.{}: {e}", spec.stream)))?;
-            let p = s.plan;
-            let max_lag_ms = p.out_of_order_ms.max(max_ms(&p.late)) + max_ms(&p.duplicates);
-            info.insert(spec.stream.clone(), DisorderInfo { truth: spec, max_lag_ms, counts: part.counts.clone() });
+        for (k, mut s) in self.streams.into_iter().enumerate() {
+            let d = s.deliverer.finish().map_err(|e| s.error(&e))?;
+            s.tally.push_delivered(&d).map_err(|e| s.error(&e))?;
+            emit(k, &d)?;
+            let part = s.tally.finish(&s.spec.stream).map_err(|e| Error(format!("disorder.{}: {e}", s.spec.stream)))?;
+            let max_lag_ms = max_lag_ms(s.plan);
+            info.insert(s.spec.stream.clone(), DisorderInfo { truth: s.spec, max_lag_ms, counts: part.counts.clone() });
             parts.push(part);
         }
-        let table = |name: &str| {
-            tables.iter().find(|t| t.name == name).ok_or_else(|| Error(format!("the run has no table `{name}`")))
-        };
-        let mut matched = Vec::new();
-        for j in joins {
-            let n = joins::matches(j, chunks(table(&j.left)?), chunks(table(&j.right)?))
-                .map_err(|e| Error(format!("join {}: {e}", j.name)))?;
-            matched.push((j.clone(), n));
-        }
-        let tables = assemble(&parts, &matched).map_err(Error)?;
-        Ok((tables.into_iter().map(|(name, b)| Table::whole(name, b)).collect(), info))
+        let matched: Vec<(JoinSpec, u64)> = self.joins.iter().map(|j| (j.spec().clone(), j.matches())).collect();
+        Ok((assemble(parts, &matched).map_err(Error)?, info))
+    }
+}
+
+impl Live<'_> {
+    fn error(&self, e: &str) -> Error {
+        Error(format!("disorder.{}: table `{}`: {e}", self.spec.stream, self.spec.table))
     }
 }
 
 /// What the truth of one stream holds.
 pub struct StreamTruth {
     pub stream: String,
-    pub windows: RecordBatch,
-    pub watermarks: RecordBatch,
+    pub windows: TruthPart,
+    pub watermarks: TruthPart,
     pub counts: Counts,
 }
 
-/// One stream's truth from its clean rows and its deliveries: the rows
-/// `order` of `delivered` (the clean rows themselves, or a delivered table's
-/// in its order), flagged `late` and `duplicate`.
-pub fn compute(
-    spec: &TruthSpec,
-    clean: &Rows,
-    (delivered, order): (&Rows, &[u32]),
-    late: &[bool],
-    duplicate: &[bool],
-) -> std::result::Result<StreamTruth, String> {
-    Ok(StreamTruth {
-        stream: spec.stream.clone(),
-        windows: truth::windows(spec, clean)?,
-        watermarks: truth::watermarks(spec, delivered, order)?,
-        counts: truth::counts(clean.len() as u64, delivered, order, late, duplicate),
-    })
-}
-
-/// The truth tables of all streams (streams in name order) and joins, named.
+/// The truth tables of all streams (streams in name order) and joins.
 pub fn assemble(
-    parts: &[StreamTruth],
+    parts: Vec<StreamTruth>,
     joins: &[(JoinSpec, u64)],
-) -> std::result::Result<Vec<(&'static str, RecordBatch)>, String> {
-    let mut parts: Vec<&StreamTruth> = parts.iter().collect();
+) -> std::result::Result<Vec<Table<'static>>, String> {
+    let mut parts = parts;
     parts.sort_by(|a, b| a.stream.cmp(&b.stream));
-    let windows: Vec<_> = parts.iter().map(|p| p.windows.clone()).collect();
-    let watermarks: Vec<_> = parts.iter().map(|p| p.watermarks.clone()).collect();
     let counts: Vec<(String, Counts)> = parts.iter().map(|p| (p.stream.clone(), p.counts.clone())).collect();
-    let mut out = vec![truth::union(&windows)?, truth::union(&watermarks)?, truth::streams_batch(&counts)];
+    let (windows, watermarks): (Vec<TruthPart>, Vec<TruthPart>) =
+        parts.into_iter().map(|p| (p.windows, p.watermarks)).unzip();
+    let mut out = vec![
+        parts::truth_table(TRUTH_TABLES[0], windows)?,
+        parts::truth_table(TRUTH_TABLES[1], watermarks)?,
+        Table::whole(TRUTH_TABLES[2], truth::streams_batch(&counts)),
+    ];
     if !joins.is_empty() {
-        out.push(joins::joins_batch(joins));
+        out.push(Table::whole(TRUTH_TABLES[3], joins::joins_batch(joins)));
     }
-    Ok(TRUTH_TABLES.into_iter().zip(out).collect())
+    Ok(out)
 }
 
 fn truth_spec(p: &StreamPlan) -> TruthSpec {

@@ -1,8 +1,9 @@
 //! Sinks: everything that leaves the process. A dataset is written into a
 //! temporary sibling directory and swapped into place only when complete
 //! ([`output`]), so a failed or interrupted run leaves nothing behind and
-//! never touches what it was not asked to replace. The entry point is
-//! [`write_tables`].
+//! never touches what it was not asked to replace. The entry points are
+//! [`StreamedTables`] (tables written piece by piece), [`write_parquet`]
+//! (tables held whole) and [`write_manifest`].
 
 pub mod dims;
 pub mod files;
@@ -10,6 +11,7 @@ mod float_lists;
 pub mod manifest;
 pub mod output;
 pub mod parquet;
+pub mod spill;
 
 use std::ops::Range;
 use std::path::Path;
@@ -47,7 +49,7 @@ pub struct Table<'a> {
     pub schema: SchemaRef,
     pub rows: usize,
     pub special: &'static [Special],
-    pub batch: Box<dyn Fn(Range<usize>) -> RecordBatch + Sync + 'a>,
+    pub batch: Box<dyn Fn(Range<usize>) -> RecordBatch + Send + Sync + 'a>,
 }
 
 impl<'a> Table<'a> {
@@ -67,21 +69,6 @@ impl<'a> Table<'a> {
 pub struct Tool {
     pub name: &'static str,
     pub content: &'static str,
-}
-
-/// Writes every table, the tools and the manifest into `dir`, for any
-/// kind. The first table (the largest) is written while the others are:
-/// their encoding fills the gaps of its pipeline.
-pub fn write_tables(
-    dir: &Path,
-    tables: &[&Table],
-    enc: parquet::Encoding,
-    tools: &[Tool],
-    manifest: Manifest,
-    on_table: &(dyn Fn(&str) + Sync),
-) -> Result<Manifest> {
-    let files = write_parquet(dir, tables, enc, on_table)?;
-    write_manifest(dir, files, tools, manifest)
 }
 
 /// Writes each table to `<name>.parquet` in `dir`; returns the files.
@@ -163,7 +150,7 @@ impl StreamedTables {
 
     /// Appends each piece to its table (one piece per table, in the order
     /// created), the tables in parallel.
-    pub fn push(&mut self, pieces: &[Table]) -> Result<()> {
+    pub fn push(&mut self, pieces: &[&Table]) -> Result<()> {
         if pieces.len() != self.tables.len() {
             return Err(Error("streamed pieces do not match their tables".into()));
         }
@@ -195,13 +182,6 @@ impl StreamedTables {
     pub fn finish(self) -> Result<Vec<(String, FileInfo)>> {
         self.tables.into_par_iter().map(|(name, _, writer)| Ok((format!("{name}.parquet"), writer.finish()?))).collect()
     }
-}
-
-/// The ghost-kitchen tables: events, orders and the dimension tables.
-pub fn kitchen_tables<'a>(ds: &'a Dataset) -> Vec<Table<'a>> {
-    let mut tables: Vec<Table> = kitchen_pieces(ds, 0..ds.sim.orders.len()).into();
-    tables.extend(kitchen_dimensions(ds));
-    tables
 }
 
 /// The ghost kitchen's streamed tables, as [`StreamedTables::create`] takes them.

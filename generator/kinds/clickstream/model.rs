@@ -54,7 +54,7 @@ pub struct Click {
     pub orphan: bool,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Run {
     /// In (time, day, session, step) order.
     pub events: Vec<Event>,
@@ -201,4 +201,34 @@ pub fn simulate(s: &ClickstreamScenario) -> Run {
     days.into_iter().for_each(|d| run.add(d));
     run.sort();
     run
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::Model;
+
+    #[test]
+    fn a_run_in_pieces_of_days_is_the_whole_run() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/clickstream.toml");
+        let sets = vec!["time.days=9".to_string()];
+        let overrides = crate::scenario::Overrides { sets, scale: None };
+        let Model::Clickstream(c) = crate::scenario::load(&path, &overrides).unwrap().model else {
+            panic!("clickstream.toml is a clickstream scenario")
+        };
+        let whole = simulate(&c);
+        let mut pieces = Clickstream::new(&c);
+        let (mut joined, mut count) = (Run::default(), 0);
+        // Small pieces: about a day each, so records past midnight carry over.
+        while let Some(p) = pieces.next_piece(1000) {
+            joined.events.extend(p.events);
+            joined.impressions.extend(p.impressions);
+            joined.clicks.extend(p.clicks);
+            count += 1;
+        }
+        assert!(count >= 9, "{count} pieces");
+        let after_midnight = |e: &Event| e.ts >= c.clock.day_start_ms(c.calendar.date(e.day + 1));
+        assert!(whole.events.iter().any(after_midnight), "some session runs past its day");
+        assert_eq!(joined, whole);
+    }
 }

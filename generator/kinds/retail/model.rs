@@ -68,7 +68,7 @@ pub struct PriceEvent {
     pub new_cents: i64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct RetailRun {
     pub purchases: Vec<Purchase>,
     pub restocks: Vec<Restock>,
@@ -309,7 +309,31 @@ pub fn simulate(s: &RetailScenario) -> RetailRun {
 
 #[cfg(test)]
 mod tests {
-    use super::line_total;
+    use super::*;
+    use crate::kinds::Model;
+
+    #[test]
+    fn a_run_in_pieces_of_days_is_the_whole_run() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoothie.toml");
+        let sets = vec!["time.days=40".to_string()];
+        let overrides = crate::scenario::Overrides { sets, scale: None };
+        let Model::Retail(r) = crate::scenario::load(&path, &overrides).unwrap().model else {
+            panic!("smoothie.toml is a retail scenario")
+        };
+        let whole = simulate(&r);
+        let mut pieces = Retail::new(&r);
+        let (mut joined, mut count) = (RetailRun::default(), 0);
+        while let Some(p) = pieces.next_piece(500) {
+            joined.purchases.extend(p.purchases);
+            joined.restocks.extend(p.restocks);
+            joined.lost_sales.extend(p.lost_sales);
+            joined.product_events.extend(p.product_events);
+            count += 1;
+        }
+        assert!(count > 3, "{count} pieces");
+        assert!(!whole.restocks.is_empty() && !whole.lost_sales.is_empty(), "stock runs out and is restocked");
+        assert_eq!(joined, whole);
+    }
 
     #[test]
     fn line_totals_round_half_to_even_on_the_exact_value() {

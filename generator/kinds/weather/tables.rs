@@ -73,9 +73,11 @@ pub fn reports_piece<'a>(s: &'a WeatherScenario, stations: &'a [Station], r: &'a
     }
 }
 
-/// The `reports` table as [`crate::sinks::StreamedTables::create`] takes it.
-pub fn reports_streamed() -> (&'static str, arrow::datatypes::SchemaRef, &'static [crate::sinks::Special]) {
-    ("reports", reports_schema(), REPORTS_SPECIAL)
+/// The reports table's layout, without rows.
+pub fn reports_layout<'a>() -> Table<'a> {
+    let schema = reports_schema();
+    let empty = arrow::array::RecordBatch::new_empty(schema.clone());
+    Table { name: "reports".into(), schema, rows: 0, special: REPORTS_SPECIAL, batch: Box::new(move |_| empty.clone()) }
 }
 
 pub fn stations_table<'a>(stations: &[Station]) -> Table<'a> {
