@@ -143,8 +143,13 @@ fn road_info(source: &RoadSource) -> RoadSourceInfo {
     }
 }
 
-fn default_out(name: &str) -> PathBuf {
-    Path::new("outputs").join(name)
+/// `--out`, else `outputs/<name>` (a shard's: `outputs/<name>-shard-0000i-of-0000N`).
+fn out_dir(opts: &Options, name: &str) -> PathBuf {
+    let name = match opts.shard {
+        Some(sh) => format!("{name}-shard-{:05}-of-{:05}", sh.index, sh.count),
+        None => name.to_string(),
+    };
+    opts.out.clone().unwrap_or_else(|| Path::new("outputs").join(name))
 }
 
 /// Checks `--osm` against the scenario's locations: known codes, one extract each.
@@ -285,6 +290,9 @@ pub fn run(opts: &Options) -> Result<Summary> {
         sets.push(format!("time.days={d}"));
     }
     let loaded = scenario::load(&opts.scenario, &scenario::Overrides { sets, scale: opts.scale })?;
+    if let Some(shard) = opts.shard {
+        check_shard(shard, loaded.model.days(), &loaded.disorder)?;
+    }
     timing("scenario", &mut lap);
     let (out, manifest) = match &loaded.model {
         Model::GhostKitchen(scn) => run_kitchen(opts, &loaded, scn, &progress, lap)?,
@@ -297,12 +305,6 @@ pub fn run(opts: &Options) -> Result<Summary> {
 
 /// Flags that only the ghost kitchen reads, refused for other kinds.
 fn refuse_road_flags(opts: &Options, kind: &str) -> Result<()> {
-    if let Some(sh) = opts.shard {
-        return Err(Error(format!(
-            "--shard {}/{}: only ghost_kitchen scenarios are sharded so far; generate this {kind} scenario in one run",
-            sh.index, sh.count
-        )));
-    }
     if let Some((code, path)) = opts.osm.first() {
         return Err(Error(format!("--osm {code}={}: a {kind} scenario has no roads", path.display())));
     }
@@ -319,7 +321,7 @@ fn run_retail(
     progress: &Progress,
 ) -> Result<(PathBuf, Manifest)> {
     refuse_road_flags(opts, "retail")?;
-    let out = opts.out.clone().unwrap_or_else(|| default_out(&r.name));
+    let out = out_dir(opts, &r.name);
     let mut inputs = vec![opts.scenario.clone()];
     inputs.extend(r.inputs.iter().cloned());
     let dir = OutputDir::create(&out, &inputs)?;
@@ -327,12 +329,13 @@ fn run_retail(
     let mut manifest = new_manifest(loaded, &r.name, r.seed, &r.calendar, window);
     manifest.model = retail::tables::model_facts(r);
     let enc = Encoding { row_group_rows: r.row_group_rows, zstd_level: r.zstd_level };
-    let bar = progress.stage("simulate", "days", r.calendar.days as u64);
+    let bar = progress.stage("simulate", "days", shard_days(opts.shard, r.calendar.days).len() as u64);
     // Whole days of sales are written while the next are simulated.
     let empty = retail::model::RetailRun::default();
     let products = vec![retail::tables::products_table(r)];
-    let mut files = RunFiles::create(dir.path(), loaded, &retail::tables::piece(r, &empty), products, &manifest, enc)?;
-    let shop = retail::model::Retail::new(r);
+    let layouts = retail::tables::piece(r, &empty);
+    let mut files = RunFiles::create(dir.path(), loaded, &layouts, products, &manifest, (enc, opts.shard))?;
+    let shop = retail::model::Retail::days(r, shard_days(opts.shard, r.calendar.days));
     stream_days(shop, &bar, |run| files.push(&retail::tables::piece(r, run)))?;
     bar.finish_and_clear();
     files.finish(dir, &[], manifest)
@@ -398,10 +401,13 @@ fn stream_pieces<P: Send + Sync>(
 
 /// The files of a run written piece by piece: its streamed clean tables
 /// and, with disorder, each disordered stream's delivered table, the
-/// disorder run in step.
+/// disorder run in step. A shard's streamed tables are its part files
+/// (`events/part-00003-of-00016`); the tables written whole are in shard 1
+/// alone.
 struct RunFiles<'p, 'w> {
     loaded: &'p scenario::Scenario,
     enc: Encoding,
+    shard: Option<ShardInfo>,
     clean: StreamedTables,
     delivered: Delivered,
     /// The tables written whole at the end (dimension tables).
@@ -430,18 +436,24 @@ impl<'p, 'w> RunFiles<'p, 'w> {
         tables: &[Table],
         whole: Vec<Table<'w>>,
         m: &Manifest,
-        enc: Encoding,
+        (enc, shard): (Encoding, Option<Shard>),
     ) -> Result<Self> {
+        let whole = if shard.is_none_or(|sh| sh.index == 1) { whole } else { Vec::new() };
         let joins = (loaded.model.kind().joins)(m);
         let run = RunSeed { seed: m.scenario.seed, start_ms: m.scenario.start_ms };
         let all: Vec<&Table> = tables.iter().chain(&whole).collect();
         let disorder = Disorder::new(&loaded.disorder, &all, &joins, run, dir)?;
-        let clean = StreamedTables::like(dir, tables, enc)?;
+        let names: Vec<String> =
+            tables.iter().map(|t| shard.map_or_else(|| t.name.clone(), |sh| sh.part(&t.name))).collect();
+        let layouts: Vec<_> =
+            tables.iter().zip(&names).map(|(t, n)| (n.as_str(), t.schema.clone(), t.special)).collect();
+        let clean = StreamedTables::create(dir, &layouts, enc)?;
         let specs = disorder.delivered_tables();
         let names = specs.iter().map(|(name, _, _)| name.clone()).collect();
         let specs: Vec<_> = specs.iter().map(|(n, schema, sp)| (n.as_str(), schema.clone(), *sp)).collect();
         let delivered = Delivered { files: StreamedTables::create(dir, &specs, enc)?, names };
-        Ok(RunFiles { loaded, enc, clean, delivered, whole, disorder })
+        let shard = shard.map(|sh| shard_info(sh, m.scenario.days, enc));
+        Ok(RunFiles { loaded, enc, shard, clean, delivered, whole, disorder })
     }
 
     /// Appends the next piece of every clean table, and the deliveries it
@@ -466,6 +478,7 @@ impl<'p, 'w> RunFiles<'p, 'w> {
         manifest.tables.extend(whole.iter().map(|t| (t.name.clone(), t.rows as u64)));
         manifest.streams = delivered_streams((self.loaded.model.kind().streams)(), &info);
         manifest.disorder = info;
+        manifest.shard = self.shard;
         let mut written = self.clean.finish()?;
         written.extend(self.delivered.files.finish()?);
         if !whole.is_empty() {
@@ -473,6 +486,19 @@ impl<'p, 'w> RunFiles<'p, 'w> {
         }
         let manifest = write_manifest(dir.path(), written, tools, manifest)?;
         Ok((dir.commit()?, manifest))
+    }
+}
+
+/// What the manifest of shard `sh` of a run of `days` records.
+fn shard_info(sh: Shard, days: u32, enc: Encoding) -> ShardInfo {
+    let d = sh.days(days);
+    ShardInfo {
+        index: sh.index,
+        count: sh.count,
+        first_day: d.start,
+        end_day: d.end,
+        row_group_rows: enc.row_group_rows,
+        zstd_level: enc.zstd_level,
     }
 }
 
@@ -486,7 +512,7 @@ fn run_weather(
     progress: &Progress,
 ) -> Result<(PathBuf, Manifest)> {
     refuse_road_flags(opts, "weather")?;
-    let out = opts.out.clone().unwrap_or_else(|| default_out(&w.name));
+    let out = out_dir(opts, &w.name);
     let dir = OutputDir::create(&out, std::slice::from_ref(&opts.scenario))?;
     let stations = weather::model::stations(w);
     let utc = [crate::model::clock::LocalClock::parse("UTC").map_err(Error)?];
@@ -502,10 +528,12 @@ fn run_weather(
     let tools = [weather::tables::REPORT_PROTO];
     // A piece of whole days is written while the next is simulated.
     let whole = vec![weather::tables::stations_table(&stations)];
-    let mut files = RunFiles::create(dir.path(), loaded, &[weather::tables::reports_layout()], whole, &manifest, enc)?;
-    let bar = progress.stage("generate", "days", w.calendar.days as u64);
+    let layouts = [weather::tables::reports_layout()];
+    let mut files = RunFiles::create(dir.path(), loaded, &layouts, whole, &manifest, (enc, opts.shard))?;
+    let own_days = shard_days(opts.shard, w.calendar.days);
+    let bar = progress.stage("generate", "days", own_days.len() as u64);
     let days = (WEATHER_PIECE_ROWS / stations.len().max(1)).max(1) as u32;
-    let mut run = weather::model::Weather::new(w, &stations);
+    let mut run = weather::model::Weather::days(w, &stations, own_days);
     let next = || {
         let piece = run.next_days(days);
         bar.inc(piece.as_ref().map_or(0, |p| p.degrees.len() / stations.len().max(1)) as u64);
@@ -523,19 +551,20 @@ fn run_clickstream(
     progress: &Progress,
 ) -> Result<(PathBuf, Manifest)> {
     refuse_road_flags(opts, "clickstream")?;
-    let out = opts.out.clone().unwrap_or_else(|| default_out(&c.name));
+    let out = out_dir(opts, &c.name);
     let dir = OutputDir::create(&out, std::slice::from_ref(&opts.scenario))?;
     let window = crate::model::clock::window(c.calendar.start, c.calendar.days, [&c.clock]).unwrap_or((0, 0));
     let mut manifest = new_manifest(loaded, &c.name, c.seed, &c.calendar, window);
     manifest.model = clickstream::tables::model_facts(c);
     manifest.model.insert("timezone".into(), serde_json::json!("UTC"));
     let enc = Encoding { row_group_rows: c.row_group_rows, zstd_level: c.zstd_level };
-    let bar = progress.stage("simulate", "days", c.calendar.days as u64);
+    let days = shard_days(opts.shard, c.calendar.days);
+    let bar = progress.stage("simulate", "days", days.len() as u64);
     // Whole days are written while the next are simulated.
     let empty = clickstream::model::Run::default();
     let layouts = clickstream::tables::tables(c, &empty);
-    let mut files = RunFiles::create(dir.path(), loaded, &layouts, Vec::new(), &manifest, enc)?;
-    let run = clickstream::model::Clickstream::new(c);
+    let mut files = RunFiles::create(dir.path(), loaded, &layouts, Vec::new(), &manifest, (enc, opts.shard))?;
+    let run = clickstream::model::Clickstream::days(c, days);
     stream_days(run, &bar, |piece| files.push(&clickstream::tables::tables(c, piece)))?;
     bar.finish_and_clear();
     files.finish(dir, &[], manifest)
@@ -549,13 +578,7 @@ fn run_kitchen(
     mut lap: Instant,
 ) -> Result<(PathBuf, Manifest)> {
     check_osm_overrides(opts, scn)?;
-    if let Some(shard) = opts.shard {
-        check_shard(shard, scn.calendar.days, &loaded.disorder)?;
-    }
-    let out = opts.out.clone().unwrap_or_else(|| match opts.shard {
-        Some(sh) => default_out(&format!("{}-shard-{:05}-of-{:05}", scn.name, sh.index, sh.count)),
-        None => default_out(&scn.name),
-    });
+    let out = out_dir(opts, &scn.name);
     // Prepare the output first: an unwritable or protected directory fails before any work.
     let dir = OutputDir::create(&out, &inputs(opts, scn))?;
 
@@ -575,6 +598,11 @@ fn run_kitchen(
     let written = stream_kitchen(dir, loaded, scn, &areas, enc, opts.shard, progress)?;
     timing("write", &mut lap);
     Ok(written)
+}
+
+/// The days a run (or its shard) covers.
+fn shard_days(shard: Option<Shard>, days: u32) -> std::ops::Range<u32> {
+    shard.map_or(0..days, |sh| sh.days(days))
 }
 
 /// A shard needs whole days to itself and clean streams.
@@ -598,7 +626,7 @@ fn check_shard(shard: Shard, days: u32, disorder: &crate::disorder::Plan) -> Res
 /// are simulated one ahead of the writer, each block's events and new
 /// orders appended to their files while the next block is simulated. A
 /// shard writes its days' part of each table (dimension tables in the
-/// first shard only).
+/// first shard only, see [`RunFiles`]).
 fn stream_kitchen(
     dir: OutputDir,
     loaded: &scenario::Scenario,
@@ -609,16 +637,11 @@ fn stream_kitchen(
     progress: &Progress,
 ) -> Result<(PathBuf, Manifest)> {
     let simulator = Simulator::new(scn, areas, crate::limits::MAX_STREAMED_EVENTS)?;
-    let days = shard.map_or(0..scn.calendar.days, |sh| sh.days(scn.calendar.days));
-    let mut blocks = Blocks::new(scn, &simulator, days);
+    let mut blocks = Blocks::new(scn, &simulator, shard_days(shard, scn.calendar.days));
     let empty = Dataset { scenario: scn, areas, sim: Default::default() };
-    let mut layouts = kitchen_pieces(&empty, 0..0);
-    for t in layouts.iter_mut().filter(|_| shard.is_some()) {
-        t.name = shard.map_or(t.name.clone(), |sh| sh.part(&t.name));
-    }
-    let dimensions = if shard.is_none_or(|sh| sh.index == 1) { kitchen_dimensions(&empty) } else { Vec::new() };
+    let layouts = kitchen_pieces(&empty, 0..0);
     let start = new_manifest(loaded, &scn.name, scn.seed, &scn.calendar, window(scn));
-    let mut files = RunFiles::create(dir.path(), loaded, &layouts, dimensions, &start, enc)?;
+    let mut files = RunFiles::create(dir.path(), loaded, &layouts, kitchen_dimensions(&empty), &start, (enc, shard))?;
     let mut counts = Counts::new(scn.locations.len());
     let bar = progress.stage("generate", "location-days", blocks.partitions());
     let tick = || bar.inc(1);
@@ -635,17 +658,5 @@ fn stream_kitchen(
         fresh = following?;
     }
     bar.finish_and_clear();
-    let mut manifest = describe(loaded, areas, &counts)?;
-    manifest.shard = shard.map(|sh| {
-        let d = sh.days(scn.calendar.days);
-        ShardInfo {
-            index: sh.index,
-            count: sh.count,
-            first_day: d.start,
-            end_day: d.end,
-            row_group_rows: enc.row_group_rows,
-            zstd_level: enc.zstd_level,
-        }
-    });
-    files.finish(dir, &[], manifest)
+    files.finish(dir, &[], describe(loaded, areas, &counts)?)
 }

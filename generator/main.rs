@@ -114,7 +114,7 @@ struct GenerateArgs {
     #[arg(long, value_name = "K", allow_hyphen_values = true)]
     scale: Option<f64>,
     /// Write only shard i of N (1 <= i <= N): its whole days' part of each table,
-    /// for `simkit merge` (ghost-kitchen scenarios without disorder).
+    /// for `simkit merge` (any kind, without disorder).
     #[arg(long, value_name = "i/N")]
     shard: Option<String>,
     /// Fail instead of falling back to a synthetic street network.
@@ -284,8 +284,10 @@ fn run(cli: Cli) -> Result<()> {
             remove_partial_output_on_signal()?;
             let m = simkit::merge::merge(&shards, &out)?;
             if !quiet {
-                let events = m.tables.get("events").copied().unwrap_or(0);
-                println!("{}: {} shards merged, {events} events", out.display(), shards.len());
+                let streamed = simkit::kinds::lookup(&m.scenario.kind)?.streamed.iter();
+                let rows: Vec<String> =
+                    streamed.map(|(t, _)| format!("{} {t}", m.tables.get(*t).copied().unwrap_or(0))).collect();
+                println!("{}: {} shards merged: {}", out.display(), shards.len(), rows.join(", "));
             }
             Ok(())
         }

@@ -2,7 +2,8 @@
 //! dataset. Nothing in a shard is trusted: each file is checked against its
 //! shard's manifest, the shards must be of one scenario, every index from 1
 //! to N must be there once, and their days must follow one another. Each
-//! streamed table's parts are then re-read in shard order and written
+//! of the kind's streamed tables (its registry entry names them and their
+//! encodings) is then re-read part by part in shard order and written
 //! through the same writer a single run uses, row groups cut across parts,
 //! so the merged files (and the manifest, and its fingerprint) are those of
 //! the run generated in one piece. The entry point is [`merge`].
@@ -15,7 +16,7 @@ use arrow::array::RecordBatch;
 use crate::error::{Context, Error, Result};
 use crate::sinks::manifest::{part_name, Manifest, ShardInfo};
 use crate::sinks::parquet::Encoding;
-use crate::sinks::{kitchen_streamed, write_manifest, OutputDir, StreamedTables, Table};
+use crate::sinks::{write_manifest, OutputDir, StreamedTables, Table};
 use crate::verify::{self, batch_reader, Problems};
 
 /// A shard as read: its directory, manifest and place in the run.
@@ -30,21 +31,22 @@ struct Part {
 pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Manifest> {
     let parts = read_parts(shards)?;
     let first = &parts[0];
-    let kind = &first.manifest.scenario.kind;
-    if kind != "ghost_kitchen" {
-        return Err(Error(format!("{}: shards of a {kind} run cannot be merged yet", first.dir.display())));
-    }
+    let kind = crate::kinds::lookup(&first.manifest.scenario.kind)?;
     let enc = Encoding { row_group_rows: first.shard.row_group_rows, zstd_level: first.shard.zstd_level };
     let dir = OutputDir::create(out, shards)?;
-    let specs = kitchen_streamed();
+    let part_file = |p: &Part, table: &str| format!("{}.parquet", part_name(table, p.shard.index, p.shard.count));
+    let specs = kind
+        .streamed
+        .iter()
+        .map(|&(table, special)| Ok((table, parquet_schema(&first.dir.join(part_file(first, table)))?, special)))
+        .collect::<Result<Vec<_>>>()?;
     let mut files = StreamedTables::create(dir.path(), &specs, enc)?;
     for part in &parts {
-        let sh = &part.shard;
         for (i, (table, schema, _)) in specs.iter().enumerate() {
-            let file = format!("{}.parquet", part_name(table, sh.index, sh.count));
+            let file = part_file(part, table);
             for batch in batch_reader(&part.dir.join(&file))? {
                 let batch = RecordBatch::try_new(schema.clone(), batch?.columns().to_vec())
-                    .context(|| format!("{}: {file}", part.dir.display()))?;
+                    .context(|| format!("{}: {file}: not the schema of the first shard's part", part.dir.display()))?;
                 files.push_to(i, &Table::whole(table, batch))?;
             }
         }
@@ -53,20 +55,39 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Manifest> {
     manifest.shard = None;
     manifest.tables = files.rows().map(|(name, rows)| (name.to_string(), rows)).collect();
     let mut written = files.finish()?;
-    // The dimension tables, written once by the first shard, as they are.
-    let part_files: Vec<String> =
-        specs.iter().map(|(t, ..)| format!("{}.parquet", part_name(t, 1, first.shard.count))).collect();
+    // The tables written whole, by the first shard alone, and the tools, as they are.
+    let part_files: Vec<String> = specs.iter().map(|(t, ..)| part_file(first, t)).collect();
     for (name, info) in first.manifest.files.iter().filter(|(name, _)| !part_files.contains(name)) {
-        std::fs::copy(first.dir.join(name), dir.path().join(name))
-            .context(|| format!("{}: cannot copy {name}", first.dir.display()))?;
+        copy(&first.dir, dir.path(), name)?;
         written.push((name.clone(), info.clone()));
         let table = name.trim_end_matches(".parquet");
         manifest.tables.insert(table.to_string(), first.manifest.tables.get(table).copied().unwrap_or(0));
+    }
+    for tool in first.manifest.tools.keys().filter(|t| *t != crate::sinks::REPLAY_SOURCE) {
+        copy(&first.dir, dir.path(), tool)?;
     }
     add_counts(&mut manifest, &parts);
     let manifest = write_manifest(dir.path(), written, &[], manifest)?;
     dir.commit()?;
     Ok(manifest)
+}
+
+/// Copies the file `name` (which may hold a folder) from `from` to `to`.
+fn copy(from: &Path, to: &Path, name: &str) -> Result<()> {
+    let target = to.join(name);
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).context(|| format!("{}: cannot create", parent.display()))?;
+    }
+    std::fs::copy(from.join(name), &target).context(|| format!("{}: cannot copy {name}", from.display()))?;
+    Ok(())
+}
+
+/// The Arrow schema a Parquet file was written with.
+fn parquet_schema(path: &Path) -> Result<arrow::datatypes::SchemaRef> {
+    let name = || path.display().to_string();
+    let file = std::fs::File::open(path).context(name)?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).context(name)?;
+    Ok(builder.schema().clone())
 }
 
 /// The shards' orders and events per location and type, added up.

@@ -3,7 +3,8 @@
 //! (temperature and rain per month, no rain below the threshold), its bytes
 //! do not depend on threads and `--days N` is a prefix; `simkit new` writes
 //! starters that generate as written; `simkit validate` reports every
-//! problem with its place; `simkit schema` covers every kind.
+//! problem with its place; `simkit schema` covers every kind; every kind
+//! shards and merges into the whole run.
 
 mod common;
 
@@ -549,4 +550,44 @@ fn scale_multiplies_every_kinds_volumes() {
     // On the command line: exit 2 and the same message.
     let out = simkit(&["validate", "scenarios/weather.toml", "--scale", "-2"]);
     assert_fails_with(&out, "--scale -2: expected a number > 0");
+}
+
+/// Every kind shards: N shards of whole days merge into the run generated
+/// whole, byte for byte, for N = 1, 3 and 7. The shop's stock and the
+/// weather's series carry from day to day and the clickstream's sessions
+/// and clicks run past midnight, so each shard starts from what came
+/// before it. Tables written whole are in shard 1 alone; a disordered run
+/// is refused.
+#[test]
+fn every_kind_shards_and_merges_into_the_whole_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clickstream = std::fs::read_to_string(root().join("scenarios/clickstream.toml")).unwrap();
+    let clean = tmp.path().join("clickstream-clean.toml");
+    std::fs::write(&clean, &clickstream[..clickstream.find("[disorder").unwrap()]).unwrap();
+    let small_groups = ["--set", "output.row_group_rows=3001"];
+    let kinds = [
+        ("scenarios/smoothie.toml", "20", "products.parquet"),
+        ("scenarios/weather.toml", "400", "stations.parquet"),
+        (clean.to_str().unwrap(), "10", ""),
+    ];
+    for (scenario, days, whole_table) in kinds {
+        let dir = tmp.path().join(Path::new(scenario).file_stem().unwrap());
+        std::fs::create_dir(&dir).unwrap();
+        let run = [&["--days", days][..], &small_groups].concat();
+        for n in [1, 3, 7] {
+            let shards = assert_shards_merge_into_the_whole_run(&dir, scenario, &run, n);
+            let first = simkit::sinks::manifest::Manifest::read(&shards[0]).unwrap();
+            assert!(first.shard.is_some(), "{scenario}: a shard's manifest says so");
+            for later in &shards[1..] {
+                let m = simkit::sinks::manifest::Manifest::read(later).unwrap();
+                let names: Vec<&String> = m.files.keys().collect();
+                assert!(names.iter().all(|f| f.contains("/part-")), "{scenario}: {names:?} beyond shard 1");
+            }
+            assert!(whole_table.is_empty() || first.files.contains_key(whole_table), "{scenario}: shard 1");
+        }
+    }
+    let out = tmp.path().join("disordered");
+    let args = ["generate", "scenarios/clickstream.toml", "--shard", "2/3", "--out", out.to_str().unwrap()];
+    assert_fails_with(&simkit(&args), "a disordered stream is sorted by arrival over the whole run");
+    assert!(!out.exists());
 }

@@ -67,6 +67,9 @@ pub struct Kind {
     pub ids: &'static [(&'static str, &'static [&'static str])],
     /// Time-bounded joins between its tables whose matches `truth/` counts.
     pub joins: fn(&Manifest) -> Vec<crate::disorder::JoinSpec>,
+    /// The tables that grow with time, written as parts by a shard, and
+    /// their columns' encodings (which `merge` writes them with again).
+    pub streamed: &'static [(&'static str, &'static [crate::sinks::Special])],
 }
 
 const CASPERS_TABLES: &[StarterFile] = &[
@@ -100,6 +103,7 @@ pub const KINDS: &[Kind] = &[
         windowed: &[("orders", "created_at")],
         ids: &[("events", &["order_id", "sequence"])],
         joins: |_| Vec::new(),
+        streamed: crate::sinks::KITCHEN_STREAMED,
     },
     Kind {
         name: "retail",
@@ -122,6 +126,7 @@ pub const KINDS: &[Kind] = &[
         windowed: &[],
         ids: &[("purchases", &["transaction_id", "product_id"])],
         joins: |_| Vec::new(),
+        streamed: retail::tables::STREAMED,
     },
     Kind {
         name: "weather",
@@ -138,6 +143,7 @@ pub const KINDS: &[Kind] = &[
         windowed: &[],
         ids: &[("reports", &["station", "date"])],
         joins: |_| Vec::new(),
+        streamed: weather::tables::STREAMED,
     },
     Kind {
         name: "clickstream",
@@ -154,6 +160,7 @@ pub const KINDS: &[Kind] = &[
         windowed: &[],
         ids: &[("events", &["event_id"]), ("impressions", &["impression_id"]), ("clicks", &["click_id"])],
         joins: clickstream::tables::joins,
+        streamed: clickstream::tables::STREAMED,
     },
 ];
 
@@ -193,6 +200,16 @@ impl Model {
             Model::Retail(r) => &r.name,
             Model::Weather(w) => &w.name,
             Model::Clickstream(c) => &c.name,
+        }
+    }
+
+    /// The days the scenario runs.
+    pub fn days(&self) -> u32 {
+        match self {
+            Model::GhostKitchen(k) => k.calendar.days,
+            Model::Retail(r) => r.calendar.days,
+            Model::Weather(w) => w.calendar.days,
+            Model::Clickstream(c) => c.calendar.days,
         }
     }
 

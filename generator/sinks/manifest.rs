@@ -74,8 +74,7 @@ pub struct ShardInfo {
     /// 1 ..= `count`.
     pub index: u32,
     pub count: u32,
-    /// Its days (`first..end`): their orders, and the events from the
-    /// earliest local midnight of `first` to that of `end`.
+    /// Its days (`first..end`) of each table that grows with time (docs/shards.md).
     pub first_day: u32,
     pub end_day: u32,
     pub row_group_rows: usize,

@@ -184,10 +184,8 @@ impl StreamedTables {
     }
 }
 
-/// The ghost kitchen's streamed tables, as [`StreamedTables::create`] takes them.
-pub fn kitchen_streamed() -> [(&'static str, SchemaRef, &'static [Special]); 2] {
-    [("events", events_schema(), EVENTS_SPECIAL), ("orders", orders_schema(), ORDERS_SPECIAL)]
-}
+/// The ghost kitchen's streamed tables and their columns' encodings.
+pub const KITCHEN_STREAMED: &[(&str, &[Special])] = &[("events", EVENTS_SPECIAL), ("orders", ORDERS_SPECIAL)];
 
 /// The events and orders of `ds` as the next pieces of those tables: all
 /// its events, and its orders in `new_orders` (the rest were written with

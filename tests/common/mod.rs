@@ -313,3 +313,42 @@ pub fn dir_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     walk(dir, dir, &mut out);
     out
 }
+
+/// Generates `scenario` with `run` args whole into `tmp/whole`, then as `n`
+/// shards, merges them (given in reverse order) and asserts the merged
+/// dataset is the whole run byte for byte, fingerprint included, and
+/// verifies. Returns the shard directories, by index.
+pub fn assert_shards_merge_into_the_whole_run(tmp: &Path, scenario: &str, run: &[&str], n: u32) -> Vec<PathBuf> {
+    let whole_dir = tmp.join("whole");
+    let generate_into = |dir: &Path, extra: &[&str]| {
+        let mut args = vec!["generate", scenario, "--quiet", "--out", dir.to_str().unwrap()];
+        args.extend_from_slice(run);
+        args.extend_from_slice(extra);
+        simkit_ok(&args);
+    };
+    if !whole_dir.exists() {
+        generate_into(&whole_dir, &[]);
+    }
+    let whole = Manifest::read(&whole_dir).expect("manifest");
+    let dirs: Vec<PathBuf> = (1..=n)
+        .map(|i| {
+            let dir = tmp.join(format!("n{n}-{i}"));
+            generate_into(&dir, &["--shard", &format!("{i}/{n}")]);
+            dir
+        })
+        .collect();
+    let out = tmp.join(format!("merged-{n}"));
+    let mut args = vec!["merge".to_string()];
+    args.extend(dirs.iter().rev().map(|d| d.display().to_string()));
+    args.extend(["--out".to_string(), out.display().to_string(), "-q".to_string()]);
+    simkit_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let merged = Manifest::read(&out).unwrap();
+    assert_eq!(merged.fingerprint, whole.fingerprint, "{scenario}: {n} shards");
+    let (merged_files, whole_files) = (dir_files(&out), dir_files(&whole_dir));
+    assert!(merged_files.keys().eq(whole_files.keys()), "{scenario}: the files after merging {n} shards");
+    for (name, bytes) in &whole_files {
+        assert!(merged_files[name] == *bytes, "{scenario}: {name} differs after merging {n} shards");
+    }
+    simkit_ok(&["verify", out.to_str().unwrap()]);
+    dirs
+}

@@ -153,6 +153,12 @@ impl Run {
     }
 }
 
+/// The most a session's last event may follow its first: `max_events` gaps
+/// of the longest, in ms (rounded up).
+pub fn session_span_ms(s: &ClickstreamScenario) -> i64 {
+    (s.max_events as f64 * s.gap_s.bounds().1 * 1000.0).ceil() as i64 + 1
+}
+
 /// The run a few days at a time. A piece holds every record before the
 /// start of the day after its last, in the run's order; the records of its
 /// days that fall later (sessions and clicks past midnight) wait for the
@@ -161,12 +167,30 @@ impl Run {
 pub struct Clickstream<'a> {
     s: &'a ClickstreamScenario,
     next_day: u32,
+    end_day: u32,
     carry: Run,
 }
 
 impl<'a> Clickstream<'a> {
     pub fn new(s: &'a ClickstreamScenario) -> Clickstream<'a> {
-        Clickstream { s, next_day: 0, carry: Run::default() }
+        Clickstream::days(s, 0..s.calendar.days)
+    }
+
+    /// The records from the start of the first of `days` to the start of
+    /// the day after the last (a shard of the run). Days are independent,
+    /// so only the few days before whose sessions and clicks can reach that
+    /// far are simulated first, their earlier records dropped.
+    pub fn days(s: &'a ClickstreamScenario, days: std::ops::Range<u32>) -> Clickstream<'a> {
+        let reach_ms = session_span_ms(s).max(s.max_click_delay_ms) as u64;
+        // A day lasts at least 23 hours; one more for the day itself.
+        let warm_up = (reach_ms.div_ceil(23 * 3_600_000) as u32 + 1).min(days.start);
+        let mut carry = Run::default();
+        for d in days.start - warm_up..days.start {
+            carry.add(day(s, d));
+        }
+        carry.sort();
+        let carry = carry.split_off(s.clock.day_start_ms(s.calendar.date(days.start)));
+        Clickstream { s, next_day: days.start, end_day: days.end.min(s.calendar.days), carry }
     }
 
     /// Days simulated so far.
@@ -178,11 +202,11 @@ impl<'a> Clickstream<'a> {
     /// records; `None` once every day is done.
     pub fn next_piece(&mut self, min_rows: usize) -> Option<Run> {
         let s = self.s;
-        if self.next_day >= s.calendar.days {
+        if self.next_day >= self.end_day {
             return None;
         }
         let mut run = std::mem::take(&mut self.carry);
-        while self.next_day < s.calendar.days && run.rows() < min_rows {
+        while self.next_day < self.end_day && run.rows() < min_rows {
             run.add(day(s, self.next_day));
             self.next_day += 1;
         }

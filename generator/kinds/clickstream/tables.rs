@@ -106,6 +106,10 @@ const EVENTS_SPECIAL: &[Special] = &[Special::SortKey("event_time")];
 const IMPRESSIONS_SPECIAL: &[Special] = &[Special::SortKey("impression_time")];
 const CLICKS_SPECIAL: &[Special] = &[Special::SortKey("click_time")];
 
+/// The tables that grow with time and their columns' encodings, as [`tables`] makes them.
+pub const STREAMED: &[(&str, &[Special])] =
+    &[("events", EVENTS_SPECIAL), ("impressions", IMPRESSIONS_SPECIAL), ("clicks", CLICKS_SPECIAL)];
+
 /// The tables of a run, largest first.
 pub fn tables<'a>(s: &'a ClickstreamScenario, run: &'a Run) -> Vec<Table<'a>> {
     vec![
@@ -133,12 +137,6 @@ pub fn tables<'a>(s: &'a ClickstreamScenario, run: &'a Run) -> Vec<Table<'a>> {
     ]
 }
 
-/// The most a session's last event may follow its first: `max_events` gaps
-/// of the longest, in ms (rounded up).
-fn session_span_ms(s: &ClickstreamScenario) -> i64 {
-    (s.max_events as f64 * s.gap_s.bounds().1 * 1000.0).ceil() as i64 + 1
-}
-
 /// What verify reads back from the manifest.
 pub fn model_facts(s: &ClickstreamScenario) -> std::collections::BTreeMap<String, serde_json::Value> {
     let (lo, hi) = s.value.bounds();
@@ -150,7 +148,7 @@ pub fn model_facts(s: &ClickstreamScenario) -> std::collections::BTreeMap<String
         ("value_min_cents", serde_json::json!((lo * 100.0).round() as i64)),
         ("value_max_cents", serde_json::json!((hi * 100.0).round() as i64)),
         ("max_click_delay_ms", serde_json::json!(s.max_click_delay_ms)),
-        ("max_session_span_ms", serde_json::json!(session_span_ms(s))),
+        ("max_session_span_ms", serde_json::json!(super::model::session_span_ms(s))),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -257,14 +257,22 @@ impl Shop<'_> {
 pub struct Retail<'a> {
     shop: Shop<'a>,
     next_day: u32,
+    end_day: u32,
 }
 
 impl<'a> Retail<'a> {
     pub fn new(s: &'a RetailScenario) -> Retail<'a> {
+        Retail::days(s, 0..s.calendar.days)
+    }
+
+    /// The shop over `days` alone (a shard of the run): the stock carries
+    /// over from one day to the next, so the days before are run first and
+    /// their records dropped.
+    pub fn days(s: &'a RetailScenario, days: std::ops::Range<u32>) -> Retail<'a> {
         let mut by_propensity: Vec<(f64, u16)> =
             s.products.iter().enumerate().map(|(i, p)| (p.propensity, i as u16)).collect();
         by_propensity.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let shop = Shop {
+        let mut shop = Shop {
             s,
             levels: s.products.iter().map(|p| p.inventory).collect(),
             prices: s.products.iter().map(|p| p.price_cents).collect(),
@@ -274,7 +282,11 @@ impl<'a> Retail<'a> {
             by_propensity,
             run: RetailRun::default(),
         };
-        Retail { shop, next_day: 0 }
+        for day in 0..days.start {
+            shop.day(day);
+            shop.run = RetailRun::default();
+        }
+        Retail { shop, next_day: days.start, end_day: days.end.min(s.calendar.days) }
     }
 
     /// Days simulated so far.
@@ -283,13 +295,13 @@ impl<'a> Retail<'a> {
     }
 
     /// The next whole days until at least `min_purchases` purchases (or the
-    /// run ends); `None` once every day is done.
+    /// days end); `None` once every day is done.
     pub fn next_piece(&mut self, min_purchases: usize) -> Option<RetailRun> {
         let s = self.shop.s;
-        if self.next_day >= s.calendar.days {
+        if self.next_day >= self.end_day {
             return None;
         }
-        while self.next_day < s.calendar.days && self.shop.run.purchases.len() < min_purchases {
+        while self.next_day < self.end_day && self.shop.run.purchases.len() < min_purchases {
             self.shop.day(self.next_day);
             self.next_day += 1;
         }

@@ -129,6 +129,10 @@ fn product_events_batch(s: &RetailScenario, run: &RetailRun) -> RecordBatch {
 
 const PURCHASES_SPECIAL: &[Special] = &[Special::DeltaLength("transaction_id"), Special::SortKey("transaction_time")];
 
+/// The tables that grow with time and their columns' encodings, as [`piece`] makes them.
+pub const STREAMED: &[(&str, &[Special])] =
+    &[("purchases", PURCHASES_SPECIAL), ("inventories", &[]), ("lost_sales", &[]), ("product_events", &[])];
+
 /// The tables of a retail run, largest first.
 pub fn tables<'a>(s: &'a RetailScenario, run: &'a RetailRun) -> Vec<Table<'a>> {
     let mut tables: Vec<Table> = piece(s, run).into();

@@ -112,24 +112,35 @@ pub struct Weather<'a> {
     runners: Vec<Runner>,
     months: Vec<usize>,
     next_day: u32,
+    end_day: u32,
 }
 
 impl<'a> Weather<'a> {
     pub fn new(s: &'a WeatherScenario, stations: &'a [Station]) -> Weather<'a> {
+        Weather::days(s, stations, 0..s.calendar.days)
+    }
+
+    /// The reports of `days` alone (a shard of the run): each day's weather
+    /// follows from the day before, so the series are run from day 0 and
+    /// the earlier days dropped (a few draws per station and day).
+    pub fn days(s: &'a WeatherScenario, stations: &'a [Station], days: std::ops::Range<u32>) -> Weather<'a> {
         let months: Vec<usize> = (0..s.calendar.days).map(|d| s.calendar.date(d).month0() as usize).collect();
         let first = months.first().copied().unwrap_or(0);
         let runners = stations.iter().enumerate().map(|(i, st)| Runner::new(s, i as u32, st, first)).collect();
-        Weather { s, stations, runners, months, next_day: 0 }
+        let mut w = Weather { s, stations, runners, months, next_day: 0, end_day: days.start };
+        while w.next_days(366).is_some() {}
+        w.end_day = days.end.min(s.calendar.days);
+        w
     }
 
     /// The reports of the next `days` days (fewer at the end), stations in
     /// parallel, in (date, station) order; `None` after the last day.
     pub fn next_days(&mut self, days: u32) -> Option<Reports> {
-        let from = self.next_day as usize;
-        if from >= self.months.len() {
+        let (from, end) = (self.next_day as usize, self.end_day as usize);
+        if from >= end {
             return None;
         }
-        let to = (from + days.max(1) as usize).min(self.months.len());
+        let to = (from + days.max(1) as usize).min(end);
         let (s, months) = (self.s, &self.months[from..to]);
         let per_station: Vec<Vec<(f64, bool)>> =
             self.runners.par_iter_mut().zip(self.stations).map(|(r, st)| r.run(s, st, months)).collect();

@@ -23,6 +23,9 @@ pub const TABLES: [&str; 2] = ["reports", "stations"];
 
 const REPORTS_SPECIAL: &[Special] = &[Special::SortKey("date")];
 
+/// The table that grows with time and its columns' encodings.
+pub const STREAMED: &[(&str, &[Special])] = &[("reports", REPORTS_SPECIAL)];
+
 pub fn reports_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("date", DataType::Date32, false),
