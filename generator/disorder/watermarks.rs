@@ -68,13 +68,20 @@ impl WatermarkTruth {
         }
         self.combos.par_iter_mut().for_each(|((delay_s, size_s), tallies)| {
             let (delay_ms, size_ms) = (*delay_s as i64 * 1000, *size_s as i64 * 1000);
-            for (i, &t) in times.iter().enumerate() {
-                let window = t.div_euclid(size_ms);
-                let dropped =
-                    before[i].is_some_and(|m| (window + 1).saturating_mul(size_ms) <= m.saturating_sub(delay_ms));
-                for (g, tally) in tallies.iter_mut().enumerate() {
-                    let key = if g == 0 { None } else { keys[g - 1][i] };
-                    tally.entry(window).or_default().entry(key).or_default()[dropped as usize] += 1;
+            let windows: Vec<i64> = times.iter().map(|t| t.div_euclid(size_ms)).collect();
+            let dropped: Vec<usize> = (windows.iter().zip(&before))
+                .map(|(w, m)| m.is_some_and(|m| (w + 1).saturating_mul(size_ms) <= m.saturating_sub(delay_ms)) as usize)
+                .collect();
+            for (g, tally) in tallies.iter_mut().enumerate() {
+                // Rows in arrival order come in runs of one window: one lookup a run.
+                let mut i = 0;
+                while let Some(&window) = windows.get(i) {
+                    let cells = tally.entry(window).or_default();
+                    while windows.get(i) == Some(&window) {
+                        let key = if g == 0 { None } else { keys[g - 1][i] };
+                        cells.entry(key).or_default()[dropped[i]] += 1;
+                        i += 1;
+                    }
                 }
             }
         });

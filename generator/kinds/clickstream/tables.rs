@@ -3,11 +3,13 @@
 //! (impression_id, ad_id, user_id, impression_time) and `clicks` (click_id,
 //! impression_id, click_time, orphan), and the three streams they replay as.
 
+use std::fmt::Write;
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, Decimal128Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, BooleanArray, Decimal128Array, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, SchemaRef};
+use chrono::Datelike;
 
 use super::model::Run;
 use super::{ClickstreamScenario, MAX_GAP_S, MAX_SESSION_EVENTS};
@@ -19,18 +21,34 @@ use crate::streams::{FieldFormat, StreamSpec};
 /// The table names, in manifest order.
 pub const TABLES: [&str; 3] = ["events", "impressions", "clicks"];
 
-/// `<prefix><n>` with at least 3 digits, as many as `count` needs (USER001 ..= USER100).
-pub fn numbered(prefix: &str, n: u32, count: u32) -> String {
+/// `<prefix><n>` with at least 3 digits, as many as `count` needs
+/// (USER001 ..= USER100), for each `n`: written straight into the column.
+fn numbered(prefix: &str, ns: impl Iterator<Item = u32>, count: u32) -> ArrayRef {
     let width = count.to_string().len().max(3);
-    format!("{prefix}{n:0width$}")
+    let mut column = StringBuilder::new();
+    for n in ns {
+        let _ = write!(column, "{prefix}{n:0width$}");
+        column.append_value("");
+    }
+    Arc::new(column.finish())
 }
 
-/// `<prefix><yyyymmdd>-<n, 7 digits>`: ids unique over the run and readable.
-fn day_id(s: &ClickstreamScenario, prefix: &str, day: u32, n: u32) -> String {
-    format!("{prefix}{}-{n:07}", s.calendar.date(day).format("%Y%m%d"))
+/// `<prefix><yyyymmdd>-<n, 7 digits>`, then `-<step, 4 digits>` if given,
+/// for each `(day, n, step)`: ids unique over the run and readable.
+fn day_ids(s: &ClickstreamScenario, prefix: char, ids: impl Iterator<Item = (u32, u32, Option<u32>)>) -> ArrayRef {
+    let mut column = StringBuilder::new();
+    for (day, n, step) in ids {
+        let date = s.calendar.date(day);
+        let _ = write!(column, "{prefix}{:04}{:02}{:02}-{n:07}", date.year(), date.month(), date.day());
+        if let Some(step) = step {
+            let _ = write!(column, "-{step:04}");
+        }
+        column.append_value("");
+    }
+    Arc::new(column.finish())
 }
 
-fn strings(v: impl Iterator<Item = String>) -> ArrayRef {
+fn strings<'a>(v: impl Iterator<Item = &'a str>) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(v))
 }
 
@@ -47,15 +65,14 @@ pub fn events_schema() -> SchemaRef {
 
 fn events_batch(s: &ClickstreamScenario, run: &Run, rows: Range<usize>) -> RecordBatch {
     let r = &run.events[rows];
-    let session = |e: &super::model::Event| day_id(s, "S", e.day, e.session);
     let values = Decimal128Array::from_iter_values(r.iter().map(|e| e.value_cents as i128))
         .with_precision_and_scale(12, 2)
         .expect("decimal(12, 2)");
     let columns: Vec<ArrayRef> = vec![
-        strings(r.iter().map(|e| format!("{}-{:04}", session(e).replacen('S', "E", 1), e.step))),
-        strings(r.iter().map(session)),
-        strings(r.iter().map(|e| numbered("USER", e.user, s.users))),
-        strings(r.iter().map(|e| s.chain.states[e.state as usize].clone())),
+        day_ids(s, 'E', r.iter().map(|e| (e.day, e.session, Some(e.step)))),
+        day_ids(s, 'S', r.iter().map(|e| (e.day, e.session, None))),
+        numbered("USER", r.iter().map(|e| e.user), s.users),
+        strings(r.iter().map(|e| s.chain.states[e.state as usize].as_str())),
         Arc::new(values),
         utc_times(r.iter().map(|e| e.ts)),
     ];
@@ -74,9 +91,9 @@ pub fn impressions_schema() -> SchemaRef {
 fn impressions_batch(s: &ClickstreamScenario, run: &Run, rows: Range<usize>) -> RecordBatch {
     let r = &run.impressions[rows];
     let columns: Vec<ArrayRef> = vec![
-        strings(r.iter().map(|i| day_id(s, "I", i.day, i.seq))),
-        strings(r.iter().map(|i| numbered("AD", i.ad, s.ads))),
-        strings(r.iter().map(|i| numbered("USER", i.user, s.users))),
+        day_ids(s, 'I', r.iter().map(|i| (i.day, i.seq, None))),
+        numbered("AD", r.iter().map(|i| i.ad), s.ads),
+        numbered("USER", r.iter().map(|i| i.user), s.users),
         utc_times(r.iter().map(|i| i.ts)),
     ];
     RecordBatch::try_new(impressions_schema(), columns).expect("impression columns match their schema")
@@ -94,8 +111,8 @@ pub fn clicks_schema() -> SchemaRef {
 fn clicks_batch(s: &ClickstreamScenario, run: &Run, rows: Range<usize>) -> RecordBatch {
     let r = &run.clicks[rows];
     let columns: Vec<ArrayRef> = vec![
-        strings(r.iter().map(|c| day_id(s, "C", c.day, c.seq))),
-        strings(r.iter().map(|c| day_id(s, "I", c.impression.0, c.impression.1))),
+        day_ids(s, 'C', r.iter().map(|c| (c.day, c.seq, None))),
+        day_ids(s, 'I', r.iter().map(|c| (c.impression.0, c.impression.1, None))),
         utc_times(r.iter().map(|c| c.ts)),
         Arc::new(BooleanArray::from_iter(r.iter().map(|c| Some(c.orphan)))),
     ];
