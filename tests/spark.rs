@@ -70,10 +70,10 @@ fn run_check(script: &str) {
 /// The run spark/generate.py is tested with: 9 days, small row groups.
 const RUN: [&str; 4] = ["--days", "9", "--set", "output.row_group_rows=7001"];
 
-/// spark/generate.py on local[2], 3 shards, into `out` (a path or a URI), `extra` after RUN.
-fn spark_driver(out: &std::ffi::OsStr, extra: &[&str]) -> std::process::Output {
+/// spark/generate.py on local[2], 3 shards of `scenario`, into `out` (a path or a URI), `extra` after RUN.
+fn spark_driver(scenario: &str, out: &std::ffi::OsStr, extra: &[&str]) -> std::process::Output {
     let mut cmd = std::process::Command::new(spark_python().unwrap());
-    cmd.arg(root().join("spark/generate.py")).arg("scenarios/caspers.toml").args(["--shards", "3", "--out"]);
+    cmd.arg(root().join("spark/generate.py")).arg(scenario).args(["--shards", "3", "--out"]);
     cmd.arg(out).arg("--simkit").arg(env!("CARGO_BIN_EXE_simkit")).args(["--master", "local[2]", "--"]);
     cmd.args(RUN).args(extra).current_dir(root()).output().expect("run python")
 }
@@ -86,14 +86,14 @@ fn the_spark_driver_fans_shards_out_into_one_dataset() {
     let whole = tmp.path().join("whole");
     let m = generate(&whole, &RUN);
     let out = tmp.path().join("ds");
-    let done = spark_driver(out.as_os_str(), &[]);
+    let done = spark_driver("scenarios/caspers.toml", out.as_os_str(), &[]);
     let text = format!("{}{}", String::from_utf8_lossy(&done.stdout), String::from_utf8_lossy(&done.stderr));
     assert!(done.status.success() && text.contains(": ok — "), "{text}");
     for name in m.files.keys() {
         assert!(std::fs::read(whole.join(name)).unwrap() == std::fs::read(out.join(name)).unwrap(), "{name} differs");
     }
     assert!(!tmp.path().join("ds.shards").exists(), "the shards are removed once merged");
-    let failed = spark_driver(tmp.path().join("bad").as_os_str(), &["--set", "seed=-1"]);
+    let failed = spark_driver("scenarios/caspers.toml", tmp.path().join("bad").as_os_str(), &["--set", "seed=-1"]);
     let err = String::from_utf8_lossy(&failed.stderr);
     assert_eq!(failed.status.code(), Some(2), "{err}");
     let last = err.lines().last().unwrap_or_default();
@@ -102,16 +102,19 @@ fn the_spark_driver_fans_shards_out_into_one_dataset() {
 }
 
 /// spark/generate.py with a Hadoop filesystem URI (`file://`, Hadoop's local
-/// filesystem through Spark's configuration): the shards travel through
+/// filesystem through Spark's configuration), on another kind (the shop,
+/// whose shards run its stock from day 0): the shards travel through
 /// Spark, the dataset is the one-piece run byte for byte with nothing beside
 /// it, and a folder there that is not a dataset is refused and kept.
 fn the_spark_driver_writes_through_a_hadoop_filesystem() {
+    const SHOP: &str = "scenarios/smoothie.toml";
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole");
-    let m = generate(&whole, &RUN);
+    simkit_ok(&[&["generate", SHOP, "--quiet", "--out", whole.to_str().unwrap()][..], &RUN].concat());
+    let m = simkit::sinks::manifest::Manifest::read(&whole).unwrap();
     let out = tmp.path().join("ds");
     let uri = format!("file://{}", out.display());
-    let done = spark_driver(uri.as_ref(), &[]);
+    let done = spark_driver(SHOP, uri.as_ref(), &[]);
     let text = format!("{}{}", String::from_utf8_lossy(&done.stdout), String::from_utf8_lossy(&done.stderr));
     assert!(done.status.success() && text.contains(&format!("{uri}: ok — ")), "{text}");
     let (written, expected) = (dir_files(&out), dir_files(&whole));
@@ -122,7 +125,7 @@ fn the_spark_driver_writes_through_a_hadoop_filesystem() {
     let kept = tmp.path().join("kept");
     std::fs::create_dir(&kept).unwrap();
     std::fs::write(kept.join("notes.txt"), "mine").unwrap();
-    let refused = spark_driver(format!("file://{}", kept.display()).as_ref(), &[]);
+    let refused = spark_driver(SHOP, format!("file://{}", kept.display()).as_ref(), &[]);
     let err = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{err}");
     assert!(err.lines().last().unwrap_or_default().contains("is not a simkit dataset"), "{err}");
