@@ -329,13 +329,14 @@ fn run_retail(
     let mut manifest = new_manifest(loaded, &r.name, r.seed, &r.calendar, window);
     manifest.model = retail::tables::model_facts(r);
     let enc = Encoding { row_group_rows: r.row_group_rows, zstd_level: r.zstd_level };
-    let bar = progress.stage("simulate", "days", shard_days(opts.shard, r.calendar.days).len() as u64);
+    let days = shard_days(opts.shard, r.calendar.days);
+    let bar = progress.stage("simulate", "days", days.len() as u64);
     // Whole days of sales are written while the next are simulated.
     let empty = retail::model::RetailRun::default();
     let products = vec![retail::tables::products_table(r)];
     let layouts = retail::tables::piece(r, &empty);
     let mut files = RunFiles::create(dir.path(), loaded, &layouts, products, &manifest, (enc, opts.shard))?;
-    let shop = retail::model::Retail::days(r, shard_days(opts.shard, r.calendar.days));
+    let shop = retail::model::Retail::days(r, days);
     stream_days(shop, &bar, |run| files.push(&retail::tables::piece(r, run)))?;
     bar.finish_and_clear();
     files.finish(dir, &[], manifest)

@@ -142,12 +142,6 @@ impl StreamedTables {
         Ok(StreamedTables { tables })
     }
 
-    /// [`Self::create`] with the names and layouts of `tables` (their rows unread).
-    pub fn like(dir: &Path, tables: &[Table], enc: parquet::Encoding) -> Result<Self> {
-        let specs: Vec<_> = tables.iter().map(|t| (t.name.as_str(), t.schema.clone(), t.special)).collect();
-        Self::create(dir, &specs, enc)
-    }
-
     /// Appends each piece to its table (one piece per table, in the order
     /// created), the tables in parallel.
     pub fn push(&mut self, pieces: &[&Table]) -> Result<()> {
