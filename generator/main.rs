@@ -114,7 +114,7 @@ struct GenerateArgs {
     #[arg(long, value_name = "K", allow_hyphen_values = true)]
     scale: Option<f64>,
     /// Write only shard i of N (1 <= i <= N): its whole days' part of each table,
-    /// for `simkit merge` (any kind, without disorder).
+    /// for `simkit merge` (any kind).
     #[arg(long, value_name = "i/N")]
     shard: Option<String>,
     /// Fail instead of falling back to a synthetic street network.

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
 
+use crate::disorder::shards::{merge_truth, ShardTruth};
+use crate::disorder::DELIVERED_SPECIAL;
 use crate::error::{Context, Error, Result};
 use crate::sinks::manifest::{part_name, Manifest, ShardInfo};
 use crate::sinks::parquet::Encoding;
@@ -35,10 +37,10 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Manifest> {
     let enc = Encoding { row_group_rows: first.shard.row_group_rows, zstd_level: first.shard.zstd_level };
     let dir = OutputDir::create(out, shards)?;
     let part_file = |p: &Part, table: &str| format!("{}.parquet", part_name(table, p.shard.index, p.shard.count));
-    let specs = kind
-        .streamed
-        .iter()
-        .map(|&(table, special)| Ok((table, parquet_schema(&first.dir.join(part_file(first, table)))?, special)))
+    // The kind's growing tables, then each disordered stream's deliveries.
+    let delivered = first.manifest.disorder.values().map(|d| (d.truth.delivered.as_str(), DELIVERED_SPECIAL));
+    let specs = (kind.streamed.iter().copied().chain(delivered))
+        .map(|(table, special)| Ok((table, parquet_schema(&first.dir.join(part_file(first, table)))?, special)))
         .collect::<Result<Vec<_>>>()?;
     let mut files = StreamedTables::create(dir.path(), &specs, enc)?;
     for part in &parts {
@@ -55,9 +57,22 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Manifest> {
     manifest.shard = None;
     manifest.tables = files.rows().map(|(name, rows)| (name.to_string(), rows)).collect();
     let mut written = files.finish()?;
+    if !manifest.disorder.is_empty() {
+        let shards: Vec<ShardTruth> = parts
+            .iter()
+            .map(|p| ShardTruth {
+                dir: &p.dir,
+                index: p.shard.index,
+                count: p.shard.count,
+                disorder: &p.manifest.disorder,
+            })
+            .collect();
+        let truth = merge_truth(&shards, dir.path(), enc, &mut manifest.disorder, &mut manifest.tables)?;
+        written.extend(truth);
+    }
     // The tables written whole, by the first shard alone, and the tools, as they are.
-    let part_files: Vec<String> = specs.iter().map(|(t, ..)| part_file(first, t)).collect();
-    for (name, info) in first.manifest.files.iter().filter(|(name, _)| !part_files.contains(name)) {
+    let own_part = format!("{}.parquet", part_name("", first.shard.index, first.shard.count));
+    for (name, info) in first.manifest.files.iter().filter(|(name, _)| !name.ends_with(&own_part)) {
         copy(&first.dir, dir.path(), name)?;
         written.push((name.clone(), info.clone()));
         let table = name.trim_end_matches(".parquet");
@@ -83,7 +98,7 @@ fn copy(from: &Path, to: &Path, name: &str) -> Result<()> {
 }
 
 /// The Arrow schema a Parquet file was written with.
-fn parquet_schema(path: &Path) -> Result<arrow::datatypes::SchemaRef> {
+pub(crate) fn parquet_schema(path: &Path) -> Result<arrow::datatypes::SchemaRef> {
     let name = || path.display().to_string();
     let file = std::fs::File::open(path).context(name)?;
     let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).context(name)?;

@@ -556,15 +556,13 @@ fn scale_multiplies_every_kinds_volumes() {
 /// whole, byte for byte, for N = 1, 3 and 7. The shop's stock and the
 /// weather's series carry from day to day and the clickstream's sessions
 /// and clicks run past midnight, so each shard starts from what came
-/// before it. Tables written whole are in shard 1 alone; a disordered run
-/// is refused.
+/// before it. Tables written whole are in shard 1 alone.
 #[test]
 fn every_kind_shards_and_merges_into_the_whole_run() {
     let tmp = tempfile::tempdir().unwrap();
     let clickstream = std::fs::read_to_string(root().join("scenarios/clickstream.toml")).unwrap();
     let clean = tmp.path().join("clickstream-clean.toml");
     std::fs::write(&clean, &clickstream[..clickstream.find("[disorder").unwrap()]).unwrap();
-    let small_groups = ["--set", "output.row_group_rows=3001"];
     let kinds = [
         ("scenarios/smoothie.toml", "20", "products.parquet"),
         ("scenarios/weather.toml", "400", "stations.parquet"),
@@ -573,7 +571,7 @@ fn every_kind_shards_and_merges_into_the_whole_run() {
     for (scenario, days, whole_table) in kinds {
         let dir = tmp.path().join(Path::new(scenario).file_stem().unwrap());
         std::fs::create_dir(&dir).unwrap();
-        let run = [&["--days", days][..], &small_groups].concat();
+        let run = ["--days", days, "--set", "output.row_group_rows=3001"];
         for n in [1, 3, 7] {
             let shards = assert_shards_merge_into_the_whole_run(&dir, scenario, &run, n);
             let first = simkit::sinks::manifest::Manifest::read(&shards[0]).unwrap();
@@ -586,8 +584,60 @@ fn every_kind_shards_and_merges_into_the_whole_run() {
             assert!(whole_table.is_empty() || first.files.contains_key(whole_table), "{scenario}: shard 1");
         }
     }
-    let out = tmp.path().join("disordered");
-    let args = ["generate", "scenarios/clickstream.toml", "--shard", "2/3", "--out", out.to_str().unwrap()];
-    assert_fails_with(&simkit(&args), "a disordered stream is sorted by arrival over the whole run");
-    assert!(!out.exists());
+}
+
+/// A disordered run shards too: each shard simulates the days around its
+/// own, so deliveries that arrive past midnight, truth windows longer than
+/// a day (which straddle shards) and joins that reach back all land where
+/// the run in one piece puts them. Every kind, N = 1, 3 and 7, byte for
+/// byte: the delivered tables, every truth table and the manifest's counts.
+#[test]
+fn every_kind_shards_with_disorder_into_the_whole_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let late = |stream: &str, share: f64, max_s: f64| {
+        format!(
+            "disorder.{stream}.late={{ share = {share}, delay_s = {{ uniform = {{ min = 60.0, max = {max_s} }} }} }}"
+        )
+    };
+    let dup = |stream: &str| {
+        format!(
+            "disorder.{stream}.duplicates={{ share = 0.05, delay_s = {{ uniform = {{ min = 1.0, max = 900.0 }} }} }}"
+        )
+    };
+    let retail = [
+        late("purchases", 0.2, 20_000.0),
+        dup("purchases"),
+        "disorder.purchases.drop_share=0.01".into(),
+        "disorder.purchases.out_of_order_s=900".into(),
+        "disorder.purchases.truth={ keys = [\"product_id\"], window_s = [3600, 86400] }".into(),
+        "disorder.products.out_of_order_s=60".into(),
+    ];
+    let weather = [
+        late("reports", 0.3, 86_400.0),
+        dup("reports"),
+        "disorder.reports.truth={ keys = [\"station\"], window_s = [86400, 604800], watermark_s = [0, 3600] }".into(),
+    ];
+    let kitchen = [late("events", 0.1, 7200.0), dup("events"), "disorder.events.out_of_order_s=600".into()];
+    let kinds: [(&str, &str, &[String]); 4] = [
+        ("scenarios/clickstream.toml", "10", &[]),
+        ("scenarios/smoothie.toml", "20", &retail),
+        ("scenarios/weather.toml", "60", &weather),
+        ("scenarios/caspers.toml", "8", &kitchen),
+    ];
+    for (scenario, days, sets) in kinds {
+        let dir = tmp.path().join(Path::new(scenario).file_stem().unwrap());
+        std::fs::create_dir(&dir).unwrap();
+        let mut run = vec!["--days", days, "--set", "output.row_group_rows=3001"];
+        run.extend(sets.iter().flat_map(|s| ["--set", s.as_str()]));
+        for n in [1, 3, 7] {
+            let shards = assert_shards_merge_into_the_whole_run(&dir, scenario, &run, n);
+            let whole = simkit::sinks::manifest::Manifest::read(&dir.join("whole")).unwrap();
+            assert!(!whole.disorder.is_empty(), "{scenario}: disordered");
+            for (i, shard) in shards.iter().enumerate() {
+                let m = simkit::sinks::manifest::Manifest::read(shard).unwrap();
+                let truth = format!("truth/windows/part-{:05}-of-{n:05}.parquet", i + 1);
+                assert!(m.files.contains_key(&truth), "{scenario}: shard {} of {n} has its truth", i + 1);
+            }
+        }
+    }
 }

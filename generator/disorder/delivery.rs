@@ -17,6 +17,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use rand::Rng;
 
 use super::columns::{for_display, times_ms, Res};
+use super::frame::Frame;
 use super::spec::StreamPlan;
 use crate::events::utc_ms;
 use crate::seed::{stream, Purpose, SimRng};
@@ -69,6 +70,10 @@ pub struct Deliverer<'p> {
     waiting: BinaryHeap<Reverse<Delivery>>,
     /// Clean batches still needed, each with its first row.
     kept: VecDeque<(u64, RecordBatch)>,
+    frame: Frame,
+    /// Rows at times the frame owns, and those of them dropped.
+    own_rows: u64,
+    own_drops: u64,
 }
 
 impl<'p> Deliverer<'p> {
@@ -76,7 +81,32 @@ impl<'p> Deliverer<'p> {
     pub fn new(plan: &'p StreamPlan, clean: &Schema, seed: u64, start_ms: i64) -> Deliverer<'p> {
         let schema = delivered_schema(clean, plan);
         let (rng, waiting, kept) = (None, BinaryHeap::new(), VecDeque::new());
-        Deliverer { plan, seed, start_ms, schema, rng, rows: 0, last_ms: i64::MIN, waiting, kept }
+        let (frame, own_rows, own_drops) = (Frame::WHOLE, 0, 0);
+        Deliverer {
+            plan,
+            seed,
+            start_ms,
+            schema,
+            rng,
+            rows: 0,
+            last_ms: i64::MIN,
+            waiting,
+            kept,
+            frame,
+            own_rows,
+            own_drops,
+        }
+    }
+
+    /// Draws only the rows from `frame.draw_from` on, and counts those it owns.
+    pub fn in_frame(mut self, frame: Frame) -> Self {
+        self.frame = frame;
+        self
+    }
+
+    /// The rows at times the frame owns, and how many of them were dropped.
+    pub fn own_rows(&self) -> (u64, u64) {
+        (self.own_rows, self.own_drops)
     }
 
     /// The delivered table's schema.
@@ -111,12 +141,18 @@ impl<'p> Deliverer<'p> {
     /// Draws row `self.rows`, at event time `t`.
     fn draw(&mut self, t: i64) {
         let (plan, row) = (self.plan, self.rows);
+        if t < self.frame.draw_from {
+            return;
+        }
+        let own = self.frame.owns(t) as u64;
+        self.own_rows += own;
         let day = (t - self.start_ms).div_euclid(DAY_MS).max(0) as u64;
         if self.rng.as_ref().is_none_or(|(d, _)| *d != day) {
             self.rng = Some((day, stream(self.seed, plan.index as u64, day, Purpose::Disorder)));
         }
         let rng = &mut self.rng.as_mut().expect("set above").1;
         if rng.random::<f64>() < plan.drop_share {
+            self.own_drops += own;
             return;
         }
         // A late record arrives after its delay; any other within the out-of-order lag.

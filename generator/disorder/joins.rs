@@ -12,6 +12,7 @@ use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
 use super::columns::{batch_times, column, for_each_text, FastMap, Res};
+use super::frame::Frame;
 
 /// A time-bounded join of two clean tables.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,12 +37,21 @@ pub struct JoinTally {
     last_left: i64,
     last_right: i64,
     matches: u64,
+    /// Only right rows at times it owns are counted.
+    frame: Frame,
 }
 
 impl JoinTally {
     pub fn new(spec: &JoinSpec) -> JoinTally {
         let (lefts, order) = (FastMap::default(), VecDeque::new());
-        JoinTally { spec: spec.clone(), lefts, order, last_left: i64::MIN, last_right: i64::MIN, matches: 0 }
+        let (last_left, last_right, frame) = (i64::MIN, i64::MIN, Frame::WHOLE);
+        JoinTally { spec: spec.clone(), lefts, order, last_left, last_right, matches: 0, frame }
+    }
+
+    /// Counts only the matches of right rows at times `frame` owns.
+    pub fn in_frame(mut self, frame: Frame) -> Self {
+        self.frame = frame;
+        self
     }
 
     /// Adds the left table's next rows.
@@ -78,8 +88,10 @@ impl JoinTally {
             self.last_right = t;
             self.forget_before(t.saturating_sub(self.spec.bound_ms));
             // What is left of the key's rows is within the bound before `t`, or later.
-            let n = self.lefts.get(key.unwrap_or_default()).map_or(0, |l| l.partition_point(|&x| x <= t));
-            self.matches += n as u64;
+            if self.frame.owns(t) {
+                let n = self.lefts.get(key.unwrap_or_default()).map_or(0, |l| l.partition_point(|&x| x <= t));
+                self.matches += n as u64;
+            }
         })?;
         if unordered {
             return Err(format!("`{}`: the right table is not in `{time}` order", self.spec.right));

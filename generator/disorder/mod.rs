@@ -12,8 +12,10 @@
 pub mod check;
 pub mod columns;
 pub mod delivery;
+pub mod frame;
 pub mod joins;
 pub mod parts;
+pub mod shards;
 pub mod spec;
 pub mod truth;
 pub mod watermarks;
@@ -27,6 +29,7 @@ use arrow::datatypes::SchemaRef;
 use serde::{Deserialize, Serialize};
 
 pub use delivery::{delivered_name, Deliverer, Delivery, DELIVERED_SPECIAL};
+pub use frame::{shard_span, Frame};
 pub use joins::{JoinSpec, JoinTally};
 use parts::TruthPart;
 pub use spec::{DisorderSection, Plan, StreamPlan};
@@ -103,6 +106,13 @@ impl StreamTally {
         })
     }
 
+    /// Keeps only what `frame` owns (a shard's part).
+    pub fn in_frame(&mut self, frame: Frame) {
+        self.windows.in_frame(frame);
+        self.watermarks.in_frame(frame);
+        self.counts.in_frame(frame);
+    }
+
     /// Adds deliveries, in arrival order.
     pub fn push_delivered(&mut self, b: &RecordBatch) -> std::result::Result<(), String> {
         self.watermarks.push(b)?;
@@ -123,11 +133,13 @@ impl StreamTally {
 /// Where the deliveries go: `(stream number, batch)`.
 pub type Emit<'e> = &'e mut (dyn FnMut(usize, &RecordBatch) -> Result<()> + Send);
 
-/// What a run's draws rest on: its seed and the start of its first day (UTC ms).
+/// What a run's draws rest on: its seed and the start of its first day
+/// (UTC ms); and the frame of the part of it being made.
 #[derive(Clone, Copy)]
 pub struct RunSeed {
     pub seed: u64,
     pub start_ms: i64,
+    pub frame: Frame,
 }
 
 /// One disordered stream of a run: its plan, deliveries and truth.
@@ -146,6 +158,7 @@ struct Live<'p> {
 pub struct Disorder<'p> {
     streams: Vec<Live<'p>>,
     joins: Vec<JoinTally>,
+    frame: Frame,
 }
 
 impl<'p> Disorder<'p> {
@@ -160,12 +173,14 @@ impl<'p> Disorder<'p> {
                 .find(|t| &t.name == table)
                 .ok_or_else(|| Error(format!("disorder.{name}: the run has no table `{table}`")))?;
             let spec = truth_spec(p);
-            let tally = StreamTally::new(&spec, max_lag_ms(p), Some(spill_dir))?;
-            let deliverer = Deliverer::new(p, &clean.schema, run.seed, run.start_ms);
+            let mut tally = StreamTally::new(&spec, max_lag_ms(p), Some(spill_dir))?;
+            tally.in_frame(run.frame);
+            let deliverer = Deliverer::new(p, &clean.schema, run.seed, run.start_ms).in_frame(run.frame);
             streams.push(Live { plan: p, spec, deliverer, tally });
         }
-        let joins = if streams.is_empty() { Vec::new() } else { joins.iter().map(JoinTally::new).collect() };
-        Ok(Disorder { streams, joins })
+        let tally = |j| JoinTally::new(j).in_frame(run.frame);
+        let joins = if streams.is_empty() { Vec::new() } else { joins.iter().map(tally).collect() };
+        Ok(Disorder { streams, joins, frame: run.frame })
     }
 
     /// The delivered tables' names and layouts, in stream order.
@@ -183,7 +198,7 @@ impl<'p> Disorder<'p> {
                 let (windows, d) = rayon::join(|| s.tally.windows.push(&b), || s.deliverer.push(b.clone()));
                 let d = windows.and(d).map_err(|e| s.error(&e))?;
                 s.tally.push_delivered(&d).map_err(|e| s.error(&e))?;
-                emit(k, &d)?;
+                emit(k, &self.frame.arriving(&d).map_err(|e| s.error(&e))?)?;
             }
         }
         for j in &mut self.joins {
@@ -206,8 +221,11 @@ impl<'p> Disorder<'p> {
         for (k, mut s) in self.streams.into_iter().enumerate() {
             let d = s.deliverer.finish().map_err(|e| s.error(&e))?;
             s.tally.push_delivered(&d).map_err(|e| s.error(&e))?;
-            emit(k, &d)?;
-            let part = s.tally.finish(&s.spec.stream).map_err(|e| Error(format!("disorder.{}: {e}", s.spec.stream)))?;
+            emit(k, &self.frame.arriving(&d).map_err(|e| s.error(&e))?)?;
+            let mut part =
+                s.tally.finish(&s.spec.stream).map_err(|e| Error(format!("disorder.{}: {e}", s.spec.stream)))?;
+            // The rows of the frame's times (in a whole run, what the deliveries imply).
+            (part.counts.records, part.counts.dropped) = s.deliverer.own_rows();
             let max_lag_ms = max_lag_ms(s.plan);
             info.insert(s.spec.stream.clone(), DisorderInfo { truth: s.spec, max_lag_ms, counts: part.counts.clone() });
             parts.push(part);

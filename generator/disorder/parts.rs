@@ -10,6 +10,7 @@ use arrow::array::{ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBa
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use super::columns::Res;
+use super::frame::Frame;
 use crate::error::Result;
 use crate::events::utc_ms;
 use crate::sinks::dims::utc_times;
@@ -34,16 +35,27 @@ const NO_KEY: u32 = u32::MAX;
 pub struct PartWriter {
     spill: Spill,
     row: Vec<u8>,
+    /// Rows of windows starting outside it are left out (a shard's part).
+    frame: Frame,
 }
 
 impl PartWriter {
     /// Rows of `segments` segments, each with `values` numbers.
     pub fn new(spill_dir: Option<&std::path::Path>, segments: usize, values: usize) -> Result<PartWriter> {
-        Ok(PartWriter { spill: Spill::create(spill_dir, segments, HEAD + 16 * values)?, row: Vec::new() })
+        let spill = Spill::create(spill_dir, segments, HEAD + 16 * values)?;
+        Ok(PartWriter { spill, row: Vec::new(), frame: Frame::WHOLE })
+    }
+
+    /// Keeps only the rows of windows that start in `frame`.
+    pub fn in_frame(&mut self, frame: Frame) {
+        self.frame = frame;
     }
 
     /// Appends a row to `segment`: its window start, key and numbers (a float as its bits).
     pub fn push(&mut self, segment: usize, start_ms: i64, key: Option<u32>, values: &[i128]) -> Result<()> {
+        if !self.frame.owns(start_ms) {
+            return Ok(());
+        }
         self.row.clear();
         self.row.extend_from_slice(&start_ms.to_le_bytes());
         self.row.extend_from_slice(&key.unwrap_or(NO_KEY).to_le_bytes());

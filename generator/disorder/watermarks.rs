@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use super::columns::{batch_times, column, FastMap, FastSet, Interned, Res};
 use super::delivery::id_texts;
+use super::frame::Frame;
 use super::parts::{PartLayout, PartWriter, Segment, TruthPart};
 use super::truth::{Counts, TruthSpec};
 use crate::error::Result;
@@ -94,6 +95,11 @@ impl WatermarkTruth {
         }
     }
 
+    /// Keeps only the windows that start in `frame`.
+    pub fn in_frame(&mut self, frame: Frame) {
+        self.rows.in_frame(frame);
+    }
+
     /// Spills the tallies of the windows that end at or before `t`.
     fn spill_before(&mut self, t: i64) -> Res<()> {
         let groups = 1 + self.spec.keys.len();
@@ -151,12 +157,19 @@ pub struct DeliveryCounts {
     counts: Counts,
     /// Ids delivered, by event time.
     seen: BTreeMap<i64, FastSet<String>>,
+    frame: Frame,
 }
 
 impl DeliveryCounts {
     pub fn new(spec: &TruthSpec, max_lag_ms: i64) -> DeliveryCounts {
         let (id, time) = (spec.id.clone(), spec.time.clone());
-        DeliveryCounts { id, time, max_lag_ms, counts: Counts::default(), seen: BTreeMap::new() }
+        let (counts, seen, frame) = (Counts::default(), BTreeMap::new(), Frame::WHOLE);
+        DeliveryCounts { id, time, max_lag_ms, counts, seen, frame }
+    }
+
+    /// Counts only what `frame` owns.
+    pub fn in_frame(&mut self, frame: Frame) {
+        self.frame = frame;
     }
 
     /// Adds the next deliveries.
@@ -168,11 +181,14 @@ impl DeliveryCounts {
             .as_primitive_opt::<TimestampMillisecondType>()
             .ok_or("`arrival_time` is not a timestamp (ms)")?;
         let ids = id_texts(b, &self.id, (0..b.num_rows()).map(Some))?;
-        let c = &mut self.counts;
-        c.delivered += b.num_rows() as u64;
-        c.late += late.iter().filter(|v| *v == Some(true)).count() as u64;
-        c.duplicates += (0..dup.len()).filter(|&i| dup.is_valid(i)).count() as u64;
-        for (i, id) in ids.iter().enumerate() {
+        let (c, frame) = (&mut self.counts, self.frame);
+        // A delivery is counted where it arrives, a distinct event at its event time.
+        for i in (0..b.num_rows()).filter(|&i| frame.owns(arrival.value(i))) {
+            c.delivered += 1;
+            c.late += late.value(i) as u64;
+            c.duplicates += dup.is_valid(i) as u64;
+        }
+        for (i, id) in ids.iter().enumerate().filter(|(i, _)| frame.owns(times[*i])) {
             let id = id.unwrap_or_default();
             let at = self.seen.entry(times[i]).or_default();
             if !at.contains(id) {

@@ -13,6 +13,7 @@ use arrow::datatypes::DataType;
 use rayon::prelude::*;
 
 use super::columns::{batch_times, column, texts, FastMap, Interned, Res, Sum};
+use super::frame::Frame;
 use super::parts::{PartLayout, PartWriter, Segment, TruthPart};
 use super::truth::TruthSpec;
 use crate::error::Result;
@@ -160,6 +161,11 @@ impl WindowTruth {
         self.last_ms = rows.times.last().copied().unwrap_or(self.last_ms);
         self.records += rows.times.len() as u64;
         self.spill()
+    }
+
+    /// Keeps only the windows that start in `frame`.
+    pub fn in_frame(&mut self, frame: Frame) {
+        self.rows.in_frame(frame);
     }
 
     /// Spills the closed windows' rows, each to its (size, key group) segment.

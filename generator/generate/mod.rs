@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow::array::RecordBatch;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::disorder::{delivered_streams, Disorder, RunSeed};
+mod files;
+
 use crate::error::{Error, Result};
 use crate::events::{Blocks, Dataset};
 use crate::kinds::clickstream::{self, ClickstreamScenario};
@@ -23,10 +23,10 @@ use crate::roads::cache::RoadCache;
 use crate::roads::{self, synthetic, AreaSpec, DeliveryArea, RoadData, RoadSource};
 use crate::scenario::{self, KitchenScenario};
 use crate::seed::{key, Purpose};
-use crate::sinks::manifest::{LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo, ShardInfo};
+use crate::sinks::manifest::{LocationInfo, Manifest, RoadSourceInfo, ScenarioInfo};
 use crate::sinks::parquet::Encoding;
-use crate::sinks::{kitchen_dimensions, kitchen_pieces, write_manifest, write_parquet};
-use crate::sinks::{OutputDir, StreamedTables, Table, Tool};
+use crate::sinks::{kitchen_dimensions, kitchen_pieces, OutputDir};
+use files::{Days, RunFiles};
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -291,7 +291,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     }
     let loaded = scenario::load(&opts.scenario, &scenario::Overrides { sets, scale: opts.scale })?;
     if let Some(shard) = opts.shard {
-        check_shard(shard, loaded.model.days(), &loaded.disorder)?;
+        check_shard(shard, loaded.model.days())?;
     }
     timing("scenario", &mut lap);
     let (out, manifest) = match &loaded.model {
@@ -329,15 +329,17 @@ fn run_retail(
     let mut manifest = new_manifest(loaded, &r.name, r.seed, &r.calendar, window);
     manifest.model = retail::tables::model_facts(r);
     let enc = Encoding { row_group_rows: r.row_group_rows, zstd_level: r.zstd_level };
-    let days = shard_days(opts.shard, r.calendar.days);
-    let bar = progress.stage("simulate", "days", days.len() as u64);
     // Whole days of sales are written while the next are simulated.
     let empty = retail::model::RetailRun::default();
     let products = vec![retail::tables::products_table(r)];
     let layouts = retail::tables::piece(r, &empty);
     let mut files = RunFiles::create(dir.path(), loaded, &layouts, products, &manifest, (enc, opts.shard))?;
-    let shop = retail::model::Retail::days(r, days);
-    stream_days(shop, &bar, |run| files.push(&retail::tables::piece(r, run)))?;
+    let spans = files.spans();
+    let bar = progress.stage("simulate", "days", span_days(&spans));
+    for (days, whose) in spans {
+        let shop = retail::model::Retail::days(r, days);
+        stream_days(shop, &bar, |run| files.push(&retail::tables::piece(r, run), whose))?;
+    }
     bar.finish_and_clear();
     files.finish(dir, &[], manifest)
 }
@@ -400,109 +402,6 @@ fn stream_pieces<P: Send + Sync>(
     Ok(())
 }
 
-/// The files of a run written piece by piece: its streamed clean tables
-/// and, with disorder, each disordered stream's delivered table, the
-/// disorder run in step. A shard's streamed tables are its part files
-/// (`events/part-00003-of-00016`); the tables written whole are in shard 1
-/// alone.
-struct RunFiles<'p, 'w> {
-    loaded: &'p scenario::Scenario,
-    enc: Encoding,
-    shard: Option<ShardInfo>,
-    clean: StreamedTables,
-    delivered: Delivered,
-    /// The tables written whole at the end (dimension tables).
-    whole: Vec<Table<'w>>,
-    disorder: Disorder<'p>,
-}
-
-/// The delivered tables' files and names.
-struct Delivered {
-    files: StreamedTables,
-    names: Vec<String>,
-}
-
-impl Delivered {
-    fn emit(&mut self) -> impl FnMut(usize, &RecordBatch) -> Result<()> + Send + '_ {
-        |k, b| self.files.push_to(k, &Table::whole(&self.names[k], b.clone()))
-    }
-}
-
-impl<'p, 'w> RunFiles<'p, 'w> {
-    /// Creates the files of tables shaped like `tables` (their rows unread)
-    /// and of their delivered streams; `whole` is written at the end.
-    fn create(
-        dir: &Path,
-        loaded: &'p scenario::Scenario,
-        tables: &[Table],
-        whole: Vec<Table<'w>>,
-        m: &Manifest,
-        (enc, shard): (Encoding, Option<Shard>),
-    ) -> Result<Self> {
-        let whole = if shard.is_none_or(|sh| sh.index == 1) { whole } else { Vec::new() };
-        let joins = (loaded.model.kind().joins)(m);
-        let run = RunSeed { seed: m.scenario.seed, start_ms: m.scenario.start_ms };
-        let all: Vec<&Table> = tables.iter().chain(&whole).collect();
-        let disorder = Disorder::new(&loaded.disorder, &all, &joins, run, dir)?;
-        let names: Vec<String> =
-            tables.iter().map(|t| shard.map_or_else(|| t.name.clone(), |sh| sh.part(&t.name))).collect();
-        let layouts: Vec<_> =
-            tables.iter().zip(&names).map(|(t, n)| (n.as_str(), t.schema.clone(), t.special)).collect();
-        let clean = StreamedTables::create(dir, &layouts, enc)?;
-        let specs = disorder.delivered_tables();
-        let names = specs.iter().map(|(name, _, _)| name.clone()).collect();
-        let specs: Vec<_> = specs.iter().map(|(n, schema, sp)| (n.as_str(), schema.clone(), *sp)).collect();
-        let delivered = Delivered { files: StreamedTables::create(dir, &specs, enc)?, names };
-        let shard = shard.map(|sh| shard_info(sh, m.scenario.days, enc));
-        Ok(RunFiles { loaded, enc, shard, clean, delivered, whole, disorder })
-    }
-
-    /// Appends the next piece of every clean table, and the deliveries it
-    /// lets leave to theirs, the two in parallel.
-    fn push(&mut self, pieces: &[Table]) -> Result<()> {
-        let (clean, disorder, delivered) = (&mut self.clean, &mut self.disorder, &mut self.delivered);
-        let refs: Vec<&Table> = pieces.iter().collect();
-        let (written, disordered) = rayon::join(|| clean.push(&refs), || disorder.push(&refs, &mut delivered.emit()));
-        written.and(disordered)
-    }
-
-    /// Finishes the run: the deliveries of the tables held whole and the
-    /// last ones, then those tables, the truth, the tools and the manifest
-    /// (row counts, the kind's streams, the disorder), swapped in.
-    fn finish(mut self, dir: OutputDir, tools: &[Tool], mut manifest: Manifest) -> Result<(PathBuf, Manifest)> {
-        let whole = std::mem::take(&mut self.whole);
-        self.disorder.push(&whole.iter().collect::<Vec<_>>(), &mut self.delivered.emit())?;
-        let (truth, info) = self.disorder.finish(&mut self.delivered.emit())?;
-        let whole: Vec<&Table> = whole.iter().chain(&truth).collect();
-        let streamed = self.clean.rows().chain(self.delivered.files.rows());
-        manifest.tables = streamed.map(|(name, rows)| (name.to_string(), rows)).collect();
-        manifest.tables.extend(whole.iter().map(|t| (t.name.clone(), t.rows as u64)));
-        manifest.streams = delivered_streams((self.loaded.model.kind().streams)(), &info);
-        manifest.disorder = info;
-        manifest.shard = self.shard;
-        let mut written = self.clean.finish()?;
-        written.extend(self.delivered.files.finish()?);
-        if !whole.is_empty() {
-            written.extend(write_parquet(dir.path(), &whole, self.enc, &|_| ())?);
-        }
-        let manifest = write_manifest(dir.path(), written, tools, manifest)?;
-        Ok((dir.commit()?, manifest))
-    }
-}
-
-/// What the manifest of shard `sh` of a run of `days` records.
-fn shard_info(sh: Shard, days: u32, enc: Encoding) -> ShardInfo {
-    let d = sh.days(days);
-    ShardInfo {
-        index: sh.index,
-        count: sh.count,
-        first_day: d.start,
-        end_day: d.end,
-        row_group_rows: enc.row_group_rows,
-        zstd_level: enc.zstd_level,
-    }
-}
-
 /// Reports a streamed weather piece holds (whole days of every station).
 const WEATHER_PIECE_ROWS: usize = 1 << 20;
 
@@ -531,16 +430,18 @@ fn run_weather(
     let whole = vec![weather::tables::stations_table(&stations)];
     let layouts = [weather::tables::reports_layout()];
     let mut files = RunFiles::create(dir.path(), loaded, &layouts, whole, &manifest, (enc, opts.shard))?;
-    let own_days = shard_days(opts.shard, w.calendar.days);
-    let bar = progress.stage("generate", "days", own_days.len() as u64);
-    let days = (WEATHER_PIECE_ROWS / stations.len().max(1)).max(1) as u32;
-    let mut run = weather::model::Weather::days(w, &stations, own_days);
-    let next = || {
-        let piece = run.next_days(days);
-        bar.inc(piece.as_ref().map_or(0, |p| p.degrees.len() / stations.len().max(1)) as u64);
-        piece
-    };
-    stream_pieces(next, |piece| files.push(&[weather::tables::reports_piece(w, &stations, piece)]))?;
+    let spans = files.spans();
+    let bar = progress.stage("generate", "days", span_days(&spans));
+    let piece_days = (WEATHER_PIECE_ROWS / stations.len().max(1)).max(1) as u32;
+    for (days, whose) in spans {
+        let mut run = weather::model::Weather::days(w, &stations, days);
+        let next = || {
+            let piece = run.next_days(piece_days);
+            bar.inc(piece.as_ref().map_or(0, |p| p.degrees.len() / stations.len().max(1)) as u64);
+            piece
+        };
+        stream_pieces(next, |piece| files.push(&[weather::tables::reports_piece(w, &stations, piece)], whose))?;
+    }
     bar.finish_and_clear();
     files.finish(dir, &tools, manifest)
 }
@@ -559,14 +460,16 @@ fn run_clickstream(
     manifest.model = clickstream::tables::model_facts(c);
     manifest.model.insert("timezone".into(), serde_json::json!("UTC"));
     let enc = Encoding { row_group_rows: c.row_group_rows, zstd_level: c.zstd_level };
-    let days = shard_days(opts.shard, c.calendar.days);
-    let bar = progress.stage("simulate", "days", days.len() as u64);
     // Whole days are written while the next are simulated.
     let empty = clickstream::model::Run::default();
     let layouts = clickstream::tables::tables(c, &empty);
     let mut files = RunFiles::create(dir.path(), loaded, &layouts, Vec::new(), &manifest, (enc, opts.shard))?;
-    let run = clickstream::model::Clickstream::days(c, days);
-    stream_days(run, &bar, |piece| files.push(&clickstream::tables::tables(c, piece)))?;
+    let spans = files.spans();
+    let bar = progress.stage("simulate", "days", span_days(&spans));
+    for (days, whose) in spans {
+        let run = clickstream::model::Clickstream::days(c, days);
+        stream_days(run, &bar, |piece| files.push(&clickstream::tables::tables(c, piece), whose))?;
+    }
     bar.finish_and_clear();
     files.finish(dir, &[], manifest)
 }
@@ -601,23 +504,17 @@ fn run_kitchen(
     Ok(written)
 }
 
-/// The days a run (or its shard) covers.
-fn shard_days(shard: Option<Shard>, days: u32) -> std::ops::Range<u32> {
-    shard.map_or(0..days, |sh| sh.days(days))
+/// The days of `spans` together.
+fn span_days(spans: &[(std::ops::Range<u32>, Days)]) -> u64 {
+    spans.iter().map(|(d, _)| d.len() as u64).sum()
 }
 
-/// A shard needs whole days to itself and clean streams.
-fn check_shard(shard: Shard, days: u32, disorder: &crate::disorder::Plan) -> Result<()> {
+/// A shard needs whole days to itself.
+fn check_shard(shard: Shard, days: u32) -> Result<()> {
     if shard.count > days {
         return Err(Error(format!(
             "--shard {}/{}: {days} days cannot make {} shards of whole days (at most {days})",
             shard.index, shard.count, shard.count
-        )));
-    }
-    if !disorder.is_empty() {
-        return Err(Error(format!(
-            "--shard {}/{}: a disordered stream is sorted by arrival over the whole run, so it cannot be sharded; generate it in one run",
-            shard.index, shard.count
         )));
     }
     Ok(())
@@ -638,25 +535,30 @@ fn stream_kitchen(
     progress: &Progress,
 ) -> Result<(PathBuf, Manifest)> {
     let simulator = Simulator::new(scn, areas, crate::limits::MAX_STREAMED_EVENTS)?;
-    let mut blocks = Blocks::new(scn, &simulator, shard_days(shard, scn.calendar.days));
     let empty = Dataset { scenario: scn, areas, sim: Default::default() };
     let layouts = kitchen_pieces(&empty, 0..0);
     let start = new_manifest(loaded, &scn.name, scn.seed, &scn.calendar, window(scn));
     let mut files = RunFiles::create(dir.path(), loaded, &layouts, kitchen_dimensions(&empty), &start, (enc, shard))?;
     let mut counts = Counts::new(scn.locations.len());
-    let bar = progress.stage("generate", "location-days", blocks.partitions());
+    let spans: Vec<_> =
+        files.spans().into_iter().map(|(days, whose)| (Blocks::new(scn, &simulator, days), whose)).collect();
+    let bar = progress.stage("generate", "location-days", spans.iter().map(|(b, _)| b.partitions()).sum());
     let tick = || bar.inc(1);
-    let mut fresh = blocks.simulate_next(&tick).transpose()?;
-    while let Some(partitions) = fresh {
-        let block = blocks.assemble(partitions);
-        counts.add(&block.sim, block.new_orders.clone());
-        let ds = Dataset { scenario: scn, areas, sim: block.sim };
-        let (pushed, following) = rayon::join(
-            || files.push(&kitchen_pieces(&ds, block.new_orders.clone())),
-            || blocks.simulate_next(&tick).transpose(),
-        );
-        pushed?;
-        fresh = following?;
+    for (mut blocks, whose) in spans {
+        let mut fresh = blocks.simulate_next(&tick).transpose()?;
+        while let Some(partitions) = fresh {
+            let block = blocks.assemble(partitions);
+            if whose == Days::Own {
+                counts.add(&block.sim, block.new_orders.clone());
+            }
+            let ds = Dataset { scenario: scn, areas, sim: block.sim };
+            let (pushed, following) = rayon::join(
+                || files.push(&kitchen_pieces(&ds, block.new_orders.clone()), whose),
+                || blocks.simulate_next(&tick).transpose(),
+            );
+            pushed?;
+            fresh = following?;
+        }
     }
     bar.finish_and_clear();
     files.finish(dir, &[], describe(loaded, areas, &counts)?)
