@@ -35,4 +35,5 @@ pub mod scenario;
 pub mod seed;
 pub mod sinks;
 pub mod streams;
+pub mod summary;
 pub mod verify;

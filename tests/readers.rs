@@ -37,6 +37,7 @@ fn main() -> std::process::ExitCode {
             "a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones",
             a_json_schema_validator_accepts_every_scenario_and_refuses_bad_ones,
         ),
+        ("the_report_of_every_kind_matches_duckdb", the_report_of_every_kind_matches_duckdb),
     ];
     external_suite(python().map(|_| ()), env_flag("SIMKIT_REQUIRE_READERS"), tests)
 }
@@ -61,6 +62,21 @@ fn check_kind(scenario: &str, checker: &str) {
     let scenario = root().join("scenarios").join(scenario);
     simkit_ok(&["generate", scenario.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"]);
     run_checker(checker, &[&dir], "read with the intended types");
+}
+
+/// `simkit report` of a small dataset of every kind: its headline numbers
+/// and first figure's series recomputed by DuckDB (tests/readers/check_report.py).
+fn the_report_of_every_kind_matches_duckdb() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (scenario, run) in REPORTED {
+        let dir = tmp.path().join(scenario);
+        let scenario = root().join("scenarios").join(scenario);
+        let mut args = vec!["generate", scenario.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"];
+        args.extend_from_slice(run);
+        simkit_ok(&args);
+        simkit_ok(&["report", dir.to_str().unwrap(), "-q"]);
+        run_checker("check_report.py", &[&dir], "report numbers recomputed by DuckDB");
+    }
 }
 
 fn pyarrow_and_duckdb_read_the_weather_tables() {

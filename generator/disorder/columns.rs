@@ -1,7 +1,7 @@
 //! The columns the truth reads from a table's batches: event times, values
 //! as text (as Arrow displays them) or as dense ids, summed numbers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
@@ -13,9 +13,8 @@ const DAY_MS: i64 = 86_400_000;
 
 pub type Res<T> = std::result::Result<T, String>;
 
-/// Hash maps and sets on the per-row paths: a fast hasher with a fixed seed.
+/// Hash maps on the per-row paths: a fast hasher with a fixed seed.
 pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
-pub type FastSet<K> = HashSet<K, foldhash::fast::FixedState>;
 
 /// Event times in ms from a timestamp (ms) or date column.
 pub fn times_ms(col: &dyn Array) -> Res<Vec<i64>> {

@@ -4,14 +4,14 @@
 //! counts. Tallies are kept per window and key, never per delivery; the
 //! ids seen are kept only while a later delivery could repeat them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, TimestampMillisecondType};
 use rayon::prelude::*;
 
-use super::columns::{batch_times, column, FastMap, FastSet, Interned, Res};
+use super::columns::{batch_times, column, FastMap, Interned, Res};
 use super::delivery::id_texts;
 use super::frame::Frame;
 use super::parts::{PartLayout, PartWriter, Segment, TruthPart};
@@ -155,15 +155,15 @@ pub struct DeliveryCounts {
     time: String,
     max_lag_ms: i64,
     counts: Counts,
-    /// Ids delivered, by event time.
-    seen: BTreeMap<i64, FastSet<String>>,
+    /// (event time, id) of the deliveries, while a later one may repeat them.
+    seen: BTreeSet<(i64, Box<str>)>,
     frame: Frame,
 }
 
 impl DeliveryCounts {
     pub fn new(spec: &TruthSpec, max_lag_ms: i64) -> DeliveryCounts {
         let (id, time) = (spec.id.clone(), spec.time.clone());
-        let (counts, seen, frame) = (Counts::default(), BTreeMap::new(), Frame::WHOLE);
+        let (counts, seen, frame) = (Counts::default(), BTreeSet::new(), Frame::WHOLE);
         DeliveryCounts { id, time, max_lag_ms, counts, seen, frame }
     }
 
@@ -189,16 +189,11 @@ impl DeliveryCounts {
             c.duplicates += dup.is_valid(i) as u64;
         }
         for (i, id) in ids.iter().enumerate().filter(|(i, _)| frame.owns(times[*i])) {
-            let id = id.unwrap_or_default();
-            let at = self.seen.entry(times[i]).or_default();
-            if !at.contains(id) {
-                at.insert(id.to_string());
-                c.distinct_events += 1;
-            }
+            c.distinct_events += self.seen.insert((times[i], id.unwrap_or_default().into())) as u64;
         }
         if let Some(last) = arrival.values().last() {
             let horizon = last.saturating_sub(self.max_lag_ms);
-            while self.seen.first_entry().is_some_and(|e| *e.key() < horizon) {
+            while self.seen.first().is_some_and(|(t, _)| *t < horizon) {
                 self.seen.pop_first();
             }
         }

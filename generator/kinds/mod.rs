@@ -13,6 +13,7 @@ pub mod weather;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::report::figure::Figures;
 use crate::scenario::document::Document;
 use crate::scenario::KitchenScenario;
 use crate::sinks::manifest::Manifest;
@@ -70,6 +71,8 @@ pub struct Kind {
     /// The tables that grow with time, written as parts by a shard, and
     /// their columns' encodings (which `merge` writes them with again).
     pub streamed: &'static [(&'static str, &'static [crate::sinks::Special])],
+    /// `simkit report`: its headline numbers and figures, from the dataset's files.
+    pub report: fn(&Path, &Manifest) -> Result<Figures>,
 }
 
 const CASPERS_TABLES: &[StarterFile] = &[
@@ -104,6 +107,7 @@ pub const KINDS: &[Kind] = &[
         ids: &[("events", &["order_id", "sequence"])],
         joins: |_| Vec::new(),
         streamed: crate::sinks::KITCHEN_STREAMED,
+        report: crate::report::kitchen::report,
     },
     Kind {
         name: "retail",
@@ -127,6 +131,7 @@ pub const KINDS: &[Kind] = &[
         ids: &[("purchases", &["transaction_id", "product_id"])],
         joins: |_| Vec::new(),
         streamed: retail::tables::STREAMED,
+        report: retail::figures::report,
     },
     Kind {
         name: "weather",
@@ -144,6 +149,7 @@ pub const KINDS: &[Kind] = &[
         ids: &[("reports", &["station", "date"])],
         joins: |_| Vec::new(),
         streamed: weather::tables::STREAMED,
+        report: weather::figures::report,
     },
     Kind {
         name: "clickstream",
@@ -161,6 +167,7 @@ pub const KINDS: &[Kind] = &[
         ids: &[("events", &["event_id"]), ("impressions", &["impression_id"]), ("clicks", &["click_id"])],
         joins: clickstream::tables::joins,
         streamed: clickstream::tables::STREAMED,
+        report: clickstream::figures::report,
     },
 ];
 

@@ -14,7 +14,8 @@
 //! that finds such a directory without a dataset beside it moves it back.
 //!
 //! What may be replaced: nothing that is not a dataset (a `manifest.json`
-//! that parses, and only the files it lists), no directory that holds one of
+//! that parses, and only the files it lists, and the `report/` simkit
+//! wrote of it), no directory that holds one of
 //! the run's inputs or the working directory, no mount point.
 
 use std::fs::File;
@@ -282,6 +283,8 @@ fn check_replaceable(shown: &str, target: &Path, parent: &Path) -> Result<()> {
     let Some(listed) = listed else {
         return refuse("exists and is not a simkit dataset (no manifest.json written by simkit)");
     };
+    // The dataset's own report (`simkit report`) goes with it.
+    entries.retain(|(name, path)| !(name == crate::report::REPORT_DIR && crate::report::is_report(path)));
     let mut foreign: Vec<&str> =
         entries.iter().map(|(n, _)| n.as_str()).filter(|n| !listed.iter().any(|l| l == n)).collect();
     foreign.sort();

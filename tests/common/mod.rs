@@ -352,3 +352,11 @@ pub fn assert_shards_merge_into_the_whole_run(tmp: &Path, scenario: &str, run: &
     simkit_ok(&["verify", out.to_str().unwrap()]);
     dirs
 }
+
+/// Small runs of every kind that `simkit report` is tested on: (scenario under scenarios/, generate arguments).
+pub const REPORTED: [(&str, &[&str]); 4] = [
+    ("caspers.toml", &["--days", "21"]),
+    ("smoothie.toml", &["--days", "30"]),
+    ("weather.toml", &["--days", "400", "--set", "stations.count=8"]),
+    ("clickstream.toml", &["--days", "4"]),
+];

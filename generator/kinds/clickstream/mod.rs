@@ -7,6 +7,7 @@
 //! declares the streams, [`checks`] holds what `verify` adds.
 
 pub mod checks;
+pub mod figures;
 pub mod file;
 pub mod model;
 pub mod tables;

@@ -11,6 +11,7 @@
 //! [`tables`] lays out the tables, [`checks`] holds verify's extra checks.
 
 pub mod checks;
+pub mod figures;
 pub mod file;
 pub mod model;
 pub mod tables;

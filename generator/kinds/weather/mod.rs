@@ -7,6 +7,7 @@
 //! tables, [`checks`] holds the checks `verify` adds for this kind.
 
 pub mod checks;
+pub mod figures;
 pub mod file;
 pub mod model;
 pub mod tables;

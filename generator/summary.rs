@@ -1,4 +1,4 @@
-//! Human-readable reports for the CLI: the generate summary table, road
+//! Human-readable summaries for the CLI: the generate summary table, road
 //! extract inspection and road fetching. Formatting only; the work is done
 //! by the library stages.
 

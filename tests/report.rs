@@ -1,0 +1,153 @@
+//! `simkit report`: the page, its images and report.json for every kind;
+//! its numbers against the manifest; where it may write and what it
+//! refuses. (tests/readers.rs recomputes the numbers with DuckDB;
+//! tests/browser.rs renders the page in Chromium.)
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn report_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report/report.json")).unwrap()).unwrap()
+}
+
+/// Every element of the SVG closes: a well-formed XML document.
+fn assert_well_formed(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&text);
+    let mut depth = 0i64;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+            Ok(quick_xml::events::Event::End(_)) => depth -= 1,
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("{}: {e}", path.display()),
+        }
+    }
+    assert_eq!(depth, 0, "{}", path.display());
+}
+
+#[test]
+fn every_kind_reports_its_figures_and_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (scenario, run) in REPORTED {
+        let dir = tmp.path().join(scenario);
+        let file = root().join("scenarios").join(scenario);
+        let mut args = vec!["generate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"];
+        args.extend_from_slice(run);
+        simkit_ok(&args);
+        let said = simkit_ok(&["report", dir.to_str().unwrap()]);
+        let r = report_json(&dir);
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(r["fingerprint"], m["fingerprint"], "{scenario}");
+        let page = std::fs::read_to_string(dir.join("report/index.html")).unwrap();
+        let figures = r["figures"].as_array().unwrap();
+        assert!(figures.len() >= 3, "{scenario}: {} figures", figures.len());
+        for f in figures {
+            let svg = format!("{}.svg", f["id"].as_str().unwrap());
+            assert!(page.contains(&format!("<img src=\"{svg}\"")), "{scenario}: {svg} on the page");
+            assert_well_formed(&dir.join("report").join(&svg));
+        }
+        let files: Vec<&str> = r["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        assert_eq!(files.len(), figures.len() + 1, "{scenario}: the page and an image per figure");
+        for h in r["headline"].as_array().unwrap() {
+            assert!(said.contains(h["name"].as_str().unwrap()), "{scenario}: {said}");
+            assert!(page.contains(&format!("<th>{}</th>", h["name"].as_str().unwrap())), "{scenario}");
+        }
+        // The first figure counts the main table's rows by day: together, all of them.
+        let (table, first) = match m["scenario"]["kind"].as_str().unwrap() {
+            "ghost_kitchen" => ("orders", true),
+            "retail" => ("purchases", true),
+            "clickstream" => ("events", true),
+            _ => ("reports", false),
+        };
+        if first {
+            let points = figures[0]["chart"]["series"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| s["points"].as_array().unwrap().clone());
+            let total: f64 = points.map(|p| p[1].as_f64().unwrap()).sum();
+            assert_eq!(total, m["tables"][table].as_f64().unwrap(), "{scenario}: {table} per day add up");
+        }
+        // The dataset with its report is still a dataset: verify passes, and generate replaces both.
+        simkit_ok(&["verify", dir.to_str().unwrap()]);
+        simkit_ok(&args);
+        assert!(!dir.join("report").exists(), "{scenario}: a new dataset, no stale report");
+    }
+}
+
+#[test]
+fn the_ghost_kitchen_report_shows_its_cities_and_durations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ds");
+    simkit_ok(&["generate", "scenarios/caspers.toml", "--days", "14", "--out", dir.to_str().unwrap(), "-q"]);
+    simkit_ok(&["report", dir.to_str().unwrap(), "-q"]);
+    let r = report_json(&dir);
+    let ids: Vec<&str> = r["figures"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    for id in [
+        "orders_per_day",
+        "orders_by_time_of_day",
+        "prep_time",
+        "driver_wait",
+        "drive_time",
+        "delivery_time",
+        "basket_value",
+    ] {
+        assert!(ids.contains(&id), "{id} in {ids:?}");
+    }
+    let maps: Vec<&serde_json::Value> =
+        r["figures"].as_array().unwrap().iter().filter(|f| f["chart"]["type"] == "map").collect();
+    assert_eq!(maps.len(), 4, "a map per city");
+    for m in maps {
+        assert!(m["chart"]["street_segments"].as_u64().unwrap() > 100, "{m}");
+        let svg =
+            std::fs::read_to_string(dir.join("report").join(format!("{}.svg", m["id"].as_str().unwrap()))).unwrap();
+        assert!(svg.matches("<polyline").count() > 100, "streets drawn");
+    }
+    let headline: Vec<&str> = r["headline"].as_array().unwrap().iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert_eq!(headline, ["orders", "events", "events per order", "revenue", "mean delivery time"]);
+}
+
+#[test]
+fn report_refuses_what_it_must_not_touch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ds");
+    simkit_ok(&["generate", "scenarios/weather.toml", "--days", "40", "--out", dir.to_str().unwrap(), "-q"]);
+    // A folder named report that simkit did not write stays as it is.
+    std::fs::create_dir(dir.join("report")).unwrap();
+    std::fs::write(dir.join("report/notes.txt"), "mine").unwrap();
+    assert_fails_with(&simkit(&["report", dir.to_str().unwrap()]), "is not a report simkit wrote");
+    assert_eq!(std::fs::read_to_string(dir.join("report/notes.txt")).unwrap(), "mine");
+    std::fs::remove_dir_all(dir.join("report")).unwrap();
+    // A report is replaced by the next one, nothing else left behind.
+    simkit_ok(&["report", dir.to_str().unwrap(), "-q"]);
+    simkit_ok(&["report", dir.to_str().unwrap(), "-q"]);
+    let names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.starts_with(".report")), "{names:?}");
+    // A damaged dataset, a shard and a folder that is no dataset are refused.
+    let reports = dir.join("reports.parquet");
+    let mut bytes = std::fs::read(&reports).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&reports, bytes).unwrap();
+    assert_fails_with(&simkit(&["report", dir.to_str().unwrap()]), "reports.parquet");
+    let shard = tmp.path().join("shard");
+    simkit_ok(&[
+        "generate",
+        "scenarios/weather.toml",
+        "--days",
+        "40",
+        "--shard",
+        "1/2",
+        "--out",
+        shard.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_fails_with(&simkit(&["report", shard.to_str().unwrap()]), "simkit merge");
+    assert_fails_with(&simkit(&["report", tmp.path().to_str().unwrap()]), "manifest");
+}
