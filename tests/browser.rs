@@ -42,13 +42,20 @@ fn main() -> std::process::ExitCode {
     external_suite(needs(), env_flag("SIMKIT_REQUIRE_BROWSER"), tests)
 }
 
+/// Headless Chromium with a fresh profile, no network of its own and its console on stderr.
+fn headless(profile: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(chromium());
+    c.args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
+        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .args(["--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
 /// Chromium's console lines and a screenshot of `page`.
 fn open_in_chromium(page: &Path, shot: &Path, profile: &Path) -> String {
-    let out = std::process::Command::new(chromium())
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
-        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        .args(["--enable-logging=stderr", "--v=0", "--window-size=1100,2400", "--hide-scrollbars"])
-        .arg(format!("--user-data-dir={}", profile.display()))
+    let out = headless(profile)
+        .args(["--window-size=1100,2400", "--hide-scrollbars"])
         .arg(format!("--screenshot={}", shot.display()))
         .arg(format!("file://{}", page.display()))
         .output()
@@ -59,11 +66,8 @@ fn open_in_chromium(page: &Path, shot: &Path, profile: &Path) -> String {
 
 /// Chromium's console lines and the page's DOM once its scripts have run.
 fn dom_in_chromium(page: &Path, profile: &Path) -> (String, String) {
-    let out = std::process::Command::new(chromium())
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
-        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        .args(["--enable-logging=stderr", "--v=0", "--virtual-time-budget=20000", "--dump-dom"])
-        .arg(format!("--user-data-dir={}", profile.display()))
+    let out = headless(profile)
+        .args(["--virtual-time-budget=20000", "--dump-dom"])
         .arg(format!("file://{}", page.display()))
         .output()
         .expect("run chromium");
@@ -122,11 +126,7 @@ fn every_kinds_report_renders_in_chromium_without_errors() {
     let tmp = tempfile::tempdir().unwrap();
     for (scenario, run) in REPORTED {
         let dir = tmp.path().join(scenario);
-        let file = root().join("scenarios").join(scenario);
-        let mut args = vec!["generate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"];
-        args.extend_from_slice(run);
-        simkit_ok(&args);
-        simkit_ok(&["report", dir.to_str().unwrap(), "-q"]);
+        generate_and_report(&dir, scenario, run);
         let shot = tmp.path().join(format!("{scenario}.png"));
         let log =
             open_in_chromium(&dir.join("report/index.html"), &shot, &tmp.path().join(format!("profile-{scenario}")));

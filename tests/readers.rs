@@ -70,11 +70,7 @@ fn the_report_of_every_kind_matches_duckdb() {
     let tmp = tempfile::tempdir().unwrap();
     for (scenario, run) in REPORTED {
         let dir = tmp.path().join(scenario);
-        let scenario = root().join("scenarios").join(scenario);
-        let mut args = vec!["generate", scenario.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"];
-        args.extend_from_slice(run);
-        simkit_ok(&args);
-        simkit_ok(&["report", dir.to_str().unwrap(), "-q"]);
+        generate_and_report(&dir, scenario, run);
         run_checker("check_report.py", &[&dir], "report numbers recomputed by DuckDB");
     }
 }

@@ -35,10 +35,7 @@ fn every_kind_reports_its_figures_and_numbers() {
     let tmp = tempfile::tempdir().unwrap();
     for (scenario, run) in REPORTED {
         let dir = tmp.path().join(scenario);
-        let file = root().join("scenarios").join(scenario);
-        let mut args = vec!["generate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"];
-        args.extend_from_slice(run);
-        simkit_ok(&args);
+        let args = generate_and_report(&dir, scenario, run);
         let said = simkit_ok(&["report", dir.to_str().unwrap()]);
         let r = report_json(&dir);
         let m: serde_json::Value =
@@ -76,7 +73,7 @@ fn every_kind_reports_its_figures_and_numbers() {
         }
         // The dataset with its report is still a dataset: verify passes, and generate replaces both.
         simkit_ok(&["verify", dir.to_str().unwrap()]);
-        simkit_ok(&args);
+        simkit_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(!dir.join("report").exists(), "{scenario}: a new dataset, no stale report");
     }
 }

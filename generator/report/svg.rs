@@ -2,6 +2,7 @@
 //! and maps. Text is left to the viewer's sans-serif font (SVG `<text>`),
 //! so nothing here needs a font file or the system's fonts.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -79,16 +80,24 @@ fn tick(v: &f64) -> String {
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+type Plane<'a, 'b> = ChartContext<'b, SVGBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Axes over `xs` and `ys` with room for their labels (`x_labels` pixels below).
+fn plane<'a, 'b>(
+    root: &'b Area<'a>,
+    xs: std::ops::Range<f64>,
+    ys: std::ops::Range<f64>,
+    x_labels: u32,
+) -> Result<Plane<'a, 'b>> {
+    let mut b = ChartBuilder::on(root);
+    b.margin(12).x_label_area_size(x_labels).y_label_area_size(64);
+    b.build_cartesian_2d(xs, ys).map_err(drawing)
+}
 
 fn lines(root: &Area, x: &str, y: &str, series: &[super::figure::Series]) -> Result<()> {
     let xs = span(series.iter().flat_map(|s| s.points.iter().map(|p| p[0])), false);
     let ys = span(series.iter().flat_map(|s| s.points.iter().map(|p| p[1])), true);
-    let mut chart = ChartBuilder::on(root)
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
-        .build_cartesian_2d(xs, ys)
-        .map_err(drawing)?;
+    let mut chart = plane(root, xs, ys, 44)?;
     chart
         .configure_mesh()
         .x_desc(x)
@@ -121,12 +130,7 @@ fn lines(root: &Area, x: &str, y: &str, series: &[super::figure::Series]) -> Res
 fn bar_chart(root: &Area, x: &str, y: &str, bars: &[(String, f64)]) -> Result<()> {
     let ys = span(bars.iter().map(|b| b.1), true);
     let n = bars.len().max(1);
-    let mut chart = ChartBuilder::on(root)
-        .margin(12)
-        .x_label_area_size(if n > 12 { 90 } else { 44 })
-        .y_label_area_size(64)
-        .build_cartesian_2d(0f64..n as f64, ys)
-        .map_err(drawing)?;
+    let mut chart = plane(root, 0f64..n as f64, ys, if n > 12 { 90 } else { 44 })?;
     let name = |v: &f64| {
         let i = v.floor() as usize;
         if (v - v.floor() - 0.5).abs() < 1e-6 {
@@ -162,12 +166,7 @@ fn bar_chart(root: &Area, x: &str, y: &str, bars: &[(String, f64)]) -> Result<()
 fn histogram(root: &Area, x: &str, bars: &[(f64, f64, f64)]) -> Result<()> {
     let xs = span(bars.iter().flat_map(|b| [b.0, b.1]), false);
     let ys = span(bars.iter().map(|b| b.2), true);
-    let mut chart = ChartBuilder::on(root)
-        .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
-        .build_cartesian_2d(xs, ys)
-        .map_err(drawing)?;
+    let mut chart = plane(root, xs, ys, 44)?;
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(x).y_desc("count").x_label_formatter(&tick).y_label_formatter(&tick);
     mesh.label_style(("sans-serif", 14)).draw().map_err(drawing)?;

@@ -360,3 +360,15 @@ pub const REPORTED: [(&str, &[&str]); 4] = [
     ("weather.toml", &["--days", "400", "--set", "stations.count=8"]),
     ("clickstream.toml", &["--days", "4"]),
 ];
+
+/// Generates `scenario` (under scenarios/) with `run` into `dir` and writes its report;
+/// returns the generate arguments (to run it again).
+pub fn generate_and_report(dir: &Path, scenario: &str, run: &[&str]) -> Vec<String> {
+    let file = root().join("scenarios").join(scenario);
+    let mut args: Vec<String> =
+        ["generate", file.to_str().unwrap(), "--out", dir.to_str().unwrap(), "-q"].map(String::from).to_vec();
+    args.extend(run.iter().map(|a| a.to_string()));
+    simkit_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    simkit_ok(&["report", dir.to_str().unwrap(), "-q"]);
+    args
+}
