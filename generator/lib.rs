@@ -27,6 +27,7 @@ pub mod lifecycles;
 pub mod limits;
 pub mod merge;
 pub mod model;
+pub mod preview;
 pub mod progress;
 pub mod replay;
 pub mod report;

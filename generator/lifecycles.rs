@@ -369,16 +369,7 @@ impl Model<'_> {
 
     /// Brands open at `location` on `day`, with their growth weights.
     fn active_brands(&self, location: &Location, day: u32) -> Vec<(i8, f64)> {
-        let b = &self.scn.basket;
-        self.scn
-            .brand_locations
-            .iter()
-            .filter(|p| p.location_id == location.id && p.start_day <= day && p.end_day.is_none_or(|e| e > day))
-            .map(|p| {
-                let r = (1.0 + p.growth_rate_monthly).powf(1.0 / b.days_per_month) - 1.0;
-                (p.brand_id, (1.0 + r).powi((day - p.start_day) as i32).max(b.brand_weight_floor))
-            })
-            .collect()
+        self.scn.active_brands(location.id, day)
     }
 
     /// Draws the brands (distinct, by weight) and their items into `lines`.

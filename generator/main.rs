@@ -61,6 +61,8 @@ enum Command {
     Replay(ReplayArgs),
     /// Check a scenario file without generating: every problem at once, with file:line:col.
     Validate(ValidateArgs),
+    /// Before generating: a scenario's expected totals and the curves it defines, as sparklines.
+    Preview(ValidateArgs),
     /// Draw a dataset: DATASET/report/index.html with charts and maps, and the headline numbers.
     Report {
         /// The dataset directory.
@@ -342,6 +344,11 @@ fn run(cli: Cli) -> Result<()> {
             if !loaded.disorder.is_empty() {
                 println!("  {}", loaded.disorder.summary());
             }
+            Ok(())
+        }
+        Command::Preview(a) => {
+            let loaded = scenario::load(&a.scenario, &scenario::Overrides { sets: a.sets, scale: a.scale })?;
+            print!("{}", simkit::preview::preview(&loaded.model));
             Ok(())
         }
         Command::Report { dataset, quiet } => {

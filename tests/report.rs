@@ -1,6 +1,6 @@
 //! `simkit report`: the page, its images and report.json for every kind;
 //! its numbers against the manifest; where it may write and what it
-//! refuses. (tests/readers.rs recomputes the numbers with DuckDB;
+//! refuses. `simkit preview`: expected totals and curves of every kind. (tests/readers.rs recomputes the numbers with DuckDB;
 //! tests/browser.rs renders the page in Chromium.)
 
 mod common;
@@ -147,4 +147,50 @@ fn report_refuses_what_it_must_not_touch() {
     ]);
     assert_fails_with(&simkit(&["report", shard.to_str().unwrap()]), "simkit merge");
     assert_fails_with(&simkit(&["report", tmp.path().to_str().unwrap()]), "manifest");
+}
+
+/// The sparkline of `label`'s line in a preview (after the 2 + 18 + 1 columns of its label).
+fn sparkline_of(preview: &str, label: &str) -> Vec<char> {
+    let line =
+        preview.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("{label} in {preview}"));
+    line.chars().skip(21).take(60).collect()
+}
+
+#[test]
+fn preview_shows_every_kinds_totals_and_curves_before_generating() {
+    let caspers = simkit_ok(&["preview", "scenarios/caspers.toml"]);
+    // The expected orders add up to what validate announces, and nothing was written.
+    let said = simkit_ok(&["validate", "scenarios/caspers.toml"]);
+    let all = caspers
+        .lines()
+        .find(|l| l.trim_start().starts_with("all "))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string();
+    assert!(said.contains(&format!("about {all} orders")), "{all} in {said}");
+    for city in ["San Francisco", "Silicon Valley", "Bellevue", "Chicago"] {
+        assert!(caspers.contains(city), "{caspers}");
+    }
+    // NootroNourish opens in Silicon Valley on day 45: its share starts blank.
+    let sv = &caspers[caspers.find(" Silicon Valley\n").unwrap()..];
+    let nootro = sparkline_of(sv, "NootroNourish");
+    assert!(nootro[..29].iter().all(|c| *c == ' ') && nootro[31..].iter().all(|c| *c != ' '), "{nootro:?}");
+    // Five Gals leaves Chicago on day 60: its share ends blank.
+    let chicago = &caspers[caspers.find(" Chicago\n").unwrap()..];
+    let five = sparkline_of(chicago, "Five Gals");
+    assert!(five[..39].iter().all(|c| *c != ' ') && five[41..].iter().all(|c| *c == ' '), "{five:?}");
+    for (scenario, want) in [
+        ("scenarios/smoothie.toml", "expected transactions"),
+        ("scenarios/weather.toml", "mean temperature"),
+        ("scenarios/clickstream.toml", "expected (before noise)"),
+    ] {
+        let out = simkit_ok(&["preview", scenario]);
+        assert!(out.contains(want) && out.contains('█'), "{scenario}: {out}");
+    }
+    assert_fails_with(
+        &simkit(&["preview", "scenarios/weather.toml", "--set", "stations.count=many"]),
+        "stations.count",
+    );
 }

@@ -265,20 +265,21 @@ impl RetailScenario {
     }
 
     /// What a run would produce, for `validate`.
+    /// The transactions day `d` expects (before noise), anomalies included.
+    pub fn expected_transactions(&self, d: u32) -> f64 {
+        let (c, m) = (&self.calendar, self.day_multipliers.get(d as usize).copied().unwrap_or(1.0));
+        match &self.arrivals {
+            Arrivals::Daily(v) => v.expected(d, c.weekday(d)) * m,
+            Arrivals::Interval(gap) => {
+                let (lo, hi) = gap.bounds();
+                self.hours.open_minutes(c.weekday(d)) as f64 * 60.0 * m / ((lo + hi) / 2.0)
+            }
+        }
+    }
+
     pub fn summary(&self) -> String {
         let c = &self.calendar;
-        let expected: f64 = (0..c.days)
-            .map(|d| {
-                let m = self.day_multipliers[d as usize];
-                match &self.arrivals {
-                    Arrivals::Daily(v) => v.expected(d, c.weekday(d)) * m,
-                    Arrivals::Interval(gap) => {
-                        let (lo, hi) = gap.bounds();
-                        self.hours.open_minutes(c.weekday(d)) as f64 * 60.0 * m / ((lo + hi) / 2.0)
-                    }
-                }
-            })
-            .sum();
+        let expected: f64 = (0..c.days).map(|d| self.expected_transactions(d)).sum();
         format!(
             "one shop ({}), {} products, {} days from {}, about {} transactions",
             self.clock.name(),

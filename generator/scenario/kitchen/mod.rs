@@ -162,6 +162,19 @@ impl KitchenScenario {
 
     /// What a run would produce, for `validate`: locations, days and the
     /// expected number of orders (before noise).
+    /// Brands open at location `location_id` on `day`, with their growth weights.
+    pub fn active_brands(&self, location_id: i8, day: u32) -> Vec<(i8, f64)> {
+        let b = &self.basket;
+        self.brand_locations
+            .iter()
+            .filter(|p| p.location_id == location_id && p.start_day <= day && p.end_day.is_none_or(|e| e > day))
+            .map(|p| {
+                let r = (1.0 + p.growth_rate_monthly).powf(1.0 / b.days_per_month) - 1.0;
+                (p.brand_id, (1.0 + r).powi((day - p.start_day) as i32).max(b.brand_weight_floor))
+            })
+            .collect()
+    }
+
     pub fn summary(&self) -> String {
         let c = &self.calendar;
         let expected: f64 =
