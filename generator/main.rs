@@ -62,7 +62,13 @@ enum Command {
     /// Check a scenario file without generating: every problem at once, with file:line:col.
     Validate(ValidateArgs),
     /// Before generating: a scenario's expected totals and the curves it defines, as sparklines.
-    Preview(ValidateArgs),
+    Preview {
+        #[command(flatten)]
+        scenario: ValidateArgs,
+        /// Also print the first N records of each stream of a one-day run.
+        #[arg(long, value_name = "N")]
+        sample: Option<usize>,
+    },
     /// Draw a dataset: DATASET/report/index.html with charts and maps, and the headline numbers.
     Report {
         /// The dataset directory.
@@ -346,9 +352,19 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Preview(a) => {
-            let loaded = scenario::load(&a.scenario, &scenario::Overrides { sets: a.sets, scale: a.scale })?;
+        Command::Preview { scenario: a, sample } => {
+            let loaded = scenario::load(&a.scenario, &scenario::Overrides { sets: a.sets.clone(), scale: a.scale })?;
             print!("{}", simkit::preview::preview(&loaded.model));
+            if let Some(n) = sample {
+                let opts = generate::Options {
+                    scenario: a.scenario,
+                    sets: a.sets,
+                    scale: a.scale,
+                    data_dir: PathBuf::from("."),
+                    ..Default::default()
+                };
+                print!("{}", simkit::preview::sample(&opts, 1, n)?);
+            }
             Ok(())
         }
         Command::Report { dataset, quiet } => {

@@ -50,6 +50,29 @@ fn short(v: f64) -> String {
     }
 }
 
+/// A short run of the scenario (its first `days` days, in a temporary
+/// folder) and the first `n` records of each of its streams, as replay
+/// emits them.
+pub fn sample(opts: &crate::generate::Options, days: u32, n: usize) -> crate::error::Result<String> {
+    let tmp =
+        tempfile::tempdir().map_err(|e| crate::error::Error(format!("a temporary folder for the sample: {e}")))?;
+    let mut opts = opts.clone();
+    opts.out = Some(tmp.path().join("sample"));
+    opts.quiet = true;
+    opts.days = Some(days);
+    let run = crate::generate::run(&opts)?;
+    let mut out = format!(
+        "\nsample: the first {n} records of each stream of its first {days} day(s), as `simkit replay` emits them\n"
+    );
+    for (stream, records) in crate::replay::sample::first_records(&run.out, n)? {
+        let _ = writeln!(out, " {stream}");
+        records.iter().for_each(|r| {
+            let _ = writeln!(out, "  {r}");
+        });
+    }
+    Ok(out)
+}
+
 pub fn preview(model: &Model) -> String {
     match model {
         Model::GhostKitchen(k) => kitchen(k),

@@ -194,3 +194,21 @@ fn preview_shows_every_kinds_totals_and_curves_before_generating() {
         "stations.count",
     );
 }
+
+#[test]
+fn preview_samples_each_streams_first_records_as_replay_emits_them() {
+    let out = simkit_ok(&["preview", "scenarios/caspers.toml", "--sample", "3"]);
+    let sample = &out[out.find("\nsample:").expect("a sample section")..];
+    let records: Vec<serde_json::Value> =
+        sample.lines().filter(|l| l.starts_with("  {")).map(|l| serde_json::from_str(l.trim()).unwrap()).collect();
+    assert_eq!(records.len(), 3, "{sample}");
+    assert!(records.iter().all(|r| r["event_id"].is_string() && r["order_id"].is_string()), "{sample}");
+    assert_eq!(records[0]["event_type"], "order_created", "the first event of the first order");
+    // A kind with several streams: each stream's own records.
+    let out = simkit_ok(&["preview", "scenarios/clickstream.toml", "--sample", "2"]);
+    for stream in ["\n events\n", "\n impressions\n", "\n clicks\n"] {
+        let at = out.find(stream).unwrap_or_else(|| panic!("{stream:?} in {out}"));
+        let lines: Vec<&str> = out[at + stream.len()..].lines().take_while(|l| l.starts_with("  {")).collect();
+        assert_eq!(lines.len(), 2, "{stream}: {out}");
+    }
+}

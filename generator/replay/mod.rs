@@ -56,6 +56,7 @@ pub mod merge;
 pub mod numfmt;
 pub mod pipeline;
 pub mod record;
+pub mod sample;
 pub mod schedule;
 pub mod sink;
 pub mod source;
