@@ -71,10 +71,13 @@ fn every_kind_reports_its_figures_and_numbers() {
             let total: f64 = points.map(|p| p[1].as_f64().unwrap()).sum();
             assert_eq!(total, m["tables"][table].as_f64().unwrap(), "{scenario}: {table} per day add up");
         }
+        // What an interrupted report leaves goes with the dataset too.
+        std::fs::create_dir(dir.join(".report.partial-x")).unwrap();
         // The dataset with its report is still a dataset: verify passes, and generate replaces both.
         simkit_ok(&["verify", dir.to_str().unwrap()]);
         simkit_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(!dir.join("report").exists(), "{scenario}: a new dataset, no stale report");
+        assert!(!dir.join(".report.partial-x").exists(), "{scenario}: nothing of the old report left");
     }
 }
 

@@ -151,6 +151,11 @@ pub fn counted_series(counts: std::collections::BTreeMap<String, Vec<f64>>) -> V
         .collect()
 }
 
+/// Whether the entry `name` of a dataset is a folder an interrupted report left behind.
+pub fn is_leftover(name: &str, path: &Path) -> bool {
+    (name.starts_with(".report.partial-") || name.starts_with(".report.old-")) && path.is_dir()
+}
+
 /// The headline numbers as a terminal table.
 pub fn headline_table(r: &Report) -> String {
     let width = r.headline.iter().map(|h| h.name.len()).max().unwrap_or(0);

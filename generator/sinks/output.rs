@@ -283,8 +283,10 @@ fn check_replaceable(shown: &str, target: &Path, parent: &Path) -> Result<()> {
     let Some(listed) = listed else {
         return refuse("exists and is not a simkit dataset (no manifest.json written by simkit)");
     };
-    // The dataset's own report (`simkit report`) goes with it.
-    entries.retain(|(name, path)| !(name == crate::report::REPORT_DIR && crate::report::is_report(path)));
+    // The dataset's own report (`simkit report`) goes with it, as does what an interrupted one left.
+    entries.retain(|(name, path)| {
+        !(name == crate::report::REPORT_DIR && crate::report::is_report(path) || crate::report::is_leftover(name, path))
+    });
     let mut foreign: Vec<&str> =
         entries.iter().map(|(n, _)| n.as_str()).filter(|n| !listed.iter().any(|l| l == n)).collect();
     foreign.sort();
