@@ -74,6 +74,13 @@ pub struct Series {
     pub points: Vec<[f64; 2]>,
 }
 
+impl Series {
+    /// A line through `values` at x = 0, 1, 2 ...
+    pub fn numbered(name: &str, values: &[f64]) -> Series {
+        Series { name: name.into(), points: values.iter().enumerate().map(|(i, &v)| [i as f64, v]).collect() }
+    }
+}
+
 #[derive(Serialize)]
 pub struct Bin {
     pub from: f64,

@@ -226,17 +226,13 @@ fn per_day(m: &Manifest, clocks: &Clocks, orders: &[Order]) -> Figure {
             *c += 1.0;
         }
     }
-    let series = m.locations.iter().zip(counts).map(|(l, c)| Series { name: l.name.clone(), points: numbered(&c) });
+    let series = m.locations.iter().zip(counts).map(|(l, c)| Series::numbered(&l.name, &c));
     Figure {
         id: "orders_per_day".into(),
         title: "Orders per day, per location".into(),
         note: "Each kitchen's own local days: growth or decline per city, with the weekday ripple.".into(),
         chart: Chart::Lines { x: "day".into(), y: "orders".into(), series: series.collect() },
     }
-}
-
-fn numbered(values: &[f64]) -> Vec<[f64; 2]> {
-    values.iter().enumerate().map(|(i, &v)| [i as f64, v]).collect()
 }
 
 fn time_of_day(m: &Manifest, clocks: &Clocks, orders: &[Order]) -> Figure {

@@ -143,14 +143,6 @@ pub fn model_clock(m: &Manifest) -> Result<chrono_tz::Tz> {
     name.parse().map_err(|_| Error(format!("manifest: model.timezone `{name}` is not a time zone")))
 }
 
-/// Counts per key into a line per key: `[index, count]` over `0..n`.
-pub fn counted_series(counts: std::collections::BTreeMap<String, Vec<f64>>) -> Vec<figure::Series> {
-    counts
-        .into_iter()
-        .map(|(name, c)| figure::Series { name, points: c.iter().enumerate().map(|(i, &v)| [i as f64, v]).collect() })
-        .collect()
-}
-
 /// Whether the entry `name` of a dataset is a folder an interrupted report left behind.
 pub fn is_leftover(name: &str, path: &Path) -> bool {
     (name.starts_with(".report.partial-") || name.starts_with(".report.old-")) && path.is_dir()

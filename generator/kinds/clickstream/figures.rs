@@ -49,7 +49,11 @@ pub fn report(dir: &Path, m: &Manifest) -> Result<Figures> {
             id: "events_per_day".into(),
             title: "Events per day".into(),
             note: String::new(),
-            chart: Chart::Lines { x: "day".into(), y: "events".into(), series: vec![numbered("events", &per_day)] },
+            chart: Chart::Lines {
+                x: "day".into(),
+                y: "events".into(),
+                series: vec![Series::numbered("events", &per_day)],
+            },
         },
         Figure {
             id: "events_by_hour".into(),
@@ -78,15 +82,11 @@ pub fn report(dir: &Path, m: &Manifest) -> Result<Figures> {
             id: "late_share".into(),
             title: "Share of deliveries that arrive late, by arrival day".into(),
             note: "From events_delivered: the stream as a pipeline receives it.".into(),
-            chart: Chart::Lines { x: "day".into(), y: "% late".into(), series: vec![numbered("late", &share)] },
+            chart: Chart::Lines { x: "day".into(), y: "% late".into(), series: vec![Series::numbered("late", &share)] },
         });
         figures.push(truth_windows(dir)?);
     }
     Ok((headline, figures))
-}
-
-fn numbered(name: &str, values: &[f64]) -> Series {
-    Series { name: name.into(), points: values.iter().enumerate().map(|(i, &v)| [i as f64, v]).collect() }
 }
 
 /// Late and all deliveries per arrival day.

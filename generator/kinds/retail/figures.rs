@@ -75,7 +75,7 @@ pub fn report(dir: &Path, m: &Manifest) -> Result<Figures> {
             chart: Chart::Lines {
                 x: "day".into(),
                 y: "line items".into(),
-                series: vec![numbered("purchases", &per_day)],
+                series: vec![Series::numbered("purchases", &per_day)],
             },
         },
         Figure {
@@ -112,10 +112,6 @@ pub fn report(dir: &Path, m: &Manifest) -> Result<Figures> {
     Ok((headline, figures))
 }
 
-fn numbered(name: &str, values: &[f64]) -> Series {
-    Series { name: name.into(), points: values.iter().enumerate().map(|(i, &v)| [i as f64, v]).collect() }
-}
-
 /// A decimal column in cents.
 fn cents(b: &arrow::array::RecordBatch, name: &str) -> Result<Vec<i64>> {
     let v = crate::report::read::floats(b, name)?;
@@ -145,7 +141,7 @@ fn stock(
                 }
                 *slot = level as f64;
             }
-            numbered(p, &end)
+            Series::numbered(p, &end)
         })
         .collect()
 }
